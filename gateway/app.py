@@ -1,0 +1,103 @@
+"""The application factory: builds the parts once and wires them together.
+
+``create_app()`` reads settings, connects to Redis (the embedded server when ``REDIS_URL`` is unset), loads
+menus and catalogs (never on the request path), builds the USSD engine with the handler registry, and registers
+one blueprint per channel. ``POST /ussd`` is answered by a plain-WSGI endpoint placed in front of Flask, as it
+is the hot path; every other route is Flask's.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from redis import Redis
+
+from menus.catalog import Catalog
+from menus.engine import Engine
+from menus.model import MenuSet
+from sessions.identity import load_pepper
+from sessions.store import SessionStore
+
+from . import embedded_redis, health, ussd_events
+from .config import Settings
+from .redis_client import connect
+from .services import HANDLERS, Services, dispatch_effects
+from .ussd import UssdEndpoint, UssdService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Gateway:
+    """Everything a request needs, built once per process; kept in ``app.extensions["gateway"]``."""
+
+    settings: Settings
+    redis: Redis
+    catalog: Catalog
+    menus: MenuSet
+    engine: Engine
+    sessions: SessionStore
+    services: Services
+    ussd: UssdService
+
+
+class LazyPepper:
+    """The caller-pseudonym key, fetched from Redis on first use: the web server must start (and answer with an
+    apology) even when Redis is down at that moment."""
+
+    def __init__(self, connection: Redis) -> None:
+        self._connection = connection
+        self._value: bytes | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> bytes:
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = load_pepper(self._connection)
+        return self._value
+
+
+class Dispatcher:
+    """WSGI middleware that sends ``POST /ussd`` straight to the USSD endpoint and the rest to Flask."""
+
+    def __init__(self, flask_wsgi: Callable[..., Iterable[bytes]], ussd: UssdEndpoint) -> None:
+        self.flask_wsgi = flask_wsgi
+        self.ussd = ussd
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/ussd" and environ.get("REQUEST_METHOD") == "POST":
+            return self.ussd(environ, start_response)
+        return self.flask_wsgi(environ, start_response)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    redis_url = settings.redis_url or embedded_redis.ensure_running(settings.var_dir)
+    settings = settings.with_redis(redis_url)
+    # One connection per server thread, and a few for Flask routes and handlers' own calls.
+    connection = connect(redis_url, pool_size=settings.web_threads + 8)
+
+    catalog = Catalog.load()
+    menus = MenuSet.load()
+    services = Services(settings=settings, redis=connection, catalog=catalog)
+    engine = Engine(menus, catalog, HANDLERS, settings.page_budget)
+    sessions = SessionStore(connection, ttl=settings.session_ttl, resume_ttl=settings.resume_ttl)
+    service = UssdService(engine, sessions, catalog, LazyPepper(connection), services=services,
+                          effects=lambda effects, caller: dispatch_effects(services, effects, caller))
+
+    app = Flask("gateway")
+    app.config.from_mapping(SETTINGS=settings)
+    app.extensions["gateway"] = Gateway(settings, connection, catalog, menus, engine, sessions, services, service)
+    if settings.callback_token is None:
+        log.warning("CALLBACK_TOKEN is not set: anyone who finds the callback URLs can post to them.")
+
+    app.register_blueprint(ussd_events.bp)
+    app.register_blueprint(health.bp)
+    app.wsgi_app = Dispatcher(app.wsgi_app, UssdEndpoint(service, settings.callback_token))  # type: ignore[method-assign]
+    return app

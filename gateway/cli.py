@@ -1,0 +1,212 @@
+"""The ``gateway`` command (CONTRACT §1). Heavy imports stay inside commands so ``gateway --help`` is instant."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .config import ConfigError, Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _redis_url(settings: Settings) -> str:
+    """``REDIS_URL``, or the embedded server (started if needed). Exported so child processes share it."""
+    from . import embedded_redis
+
+    url = settings.redis_url or embedded_redis.ensure_running(settings.var_dir)
+    os.environ["REDIS_URL"] = url
+    return url
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """USSD and SMS gateway for migrants and their families."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=None, help="Port (default: $PORT or 8000).")
+@click.option("--workers", type=int, default=None, help="Server processes (default: $WEB_WORKERS or 1).")
+@click.option("--threads", type=int, default=None, help="Threads per process (default: $WEB_THREADS or 32).")
+def serve(host: str, port: int | None, workers: int | None, threads: int | None) -> None:
+    """Serve the web app with granian (a production WSGI server)."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    if workers:
+        os.environ["WEB_WORKERS"] = str(workers)
+    if threads:
+        os.environ["WEB_THREADS"] = str(threads)
+    settings = _settings()
+    _setup_logging(settings)
+    _redis_url(settings)
+    if settings.web_workers > 1:
+        # Each worker counts in its own files; /metrics adds them up (gateway.metrics).
+        metrics_dir = settings.var_dir.resolve() / f"prometheus-{os.getpid()}"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    Granian(
+        "gateway.wsgi:app",
+        address=host,
+        port=port or settings.port,
+        interface=Interfaces.WSGI,
+        workers=settings.web_workers,
+        blocking_threads=settings.web_threads,
+        log_access=False,
+        respawn_failed_workers=True,
+    ).serve()
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+def worker(burst: bool) -> None:
+    """Run one outbox worker (RQ): emergency queue first, then normal."""
+    from outbox.worker import run_worker
+
+    from .redis_client import connect
+
+    settings = _settings()
+    _setup_logging(settings)
+    # Jobs may wait on the provider; the worker's Redis calls are not on a caller's clock.
+    run_worker(connect(_redis_url(settings), pool_size=4, socket_timeout=30), burst=burst)
+
+
+@main.command()
+@click.option("--url", default=None, help="The gateway's USSD URL (default: http://127.0.0.1:$PORT/ussd).")
+@click.option("--phone", default="+254711000001", show_default=True, help="The caller's number (E.164).")
+@click.option("--network", default="63902", show_default=True, help="networkCode: MCC+MNC of the network.")
+@click.argument("code", default="*384*55#")
+def dial(url: str | None, phone: str, network: str, code: str) -> None:
+    """An interactive phone: speaks the AT USSD protocol to a running gateway."""
+    from .dial import Phone
+
+    url = url or f"http://127.0.0.1:{_settings().port}/ussd"
+    Phone(url=url, phone=phone, network_code=network, service_code=code).run()
+
+
+@main.command("check-menus")
+def check_menus() -> None:
+    """Validate every menu and translation; exit 1 with a list of faults."""
+    from menus.catalog import Catalog
+    from menus.check import check_all
+    from menus.engine import Engine
+    from menus.model import MenuSet
+
+    from .services import HANDLERS
+
+    settings = _settings()
+    catalog, menus = Catalog.load(), MenuSet.load()
+    engine = Engine(menus, catalog, HANDLERS, settings.page_budget)
+    faults = check_all(menus, catalog, engine, settings.page_budget)
+    if faults:
+        click.echo(f"{len(faults)} fault(s):", err=True)
+        for fault in faults:
+            click.echo(f"  - {fault}", err=True)
+        sys.exit(1)
+    click.echo(f"OK: {len(menus.screens)} screens in {len(menus.files)} menus, "
+               f"{len(catalog.languages)} languages ({', '.join(catalog.languages)}), "
+               f"budget {settings.page_budget} septets.")
+
+
+@main.group()
+def apikey() -> None:
+    """Agency API keys."""
+
+
+@apikey.command("create")
+@click.argument("name")
+@click.option("--scopes", default=None, help="Comma-separated scopes (default: all).")
+def apikey_create(name: str, scopes: str | None) -> None:
+    """Create an API key for agency NAME; the key is printed alone on the last line."""
+    from outbox.apikeys import create_key
+
+    from .redis_client import connect
+
+    settings = _settings()
+    connection = connect(_redis_url(settings))
+    key, record = create_key(connection, name, scopes.split(",") if scopes else None)
+    click.echo(f"Created key for {record.agency!r} with scopes {', '.join(record.scopes)}. Store it now: "
+               "only its hash is kept.")
+    click.echo(key)
+
+
+@main.command("seed-demo")
+def seed_demo() -> None:
+    """Load the demo data: helplines, corridors, demo accounts and subscribers."""
+    from .demo import seed
+    from .redis_client import connect
+
+    settings = _settings()
+    _setup_logging(settings)
+    for line in seed(connect(_redis_url(settings)), settings):
+        click.echo(line)
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="Port (default: $PORT or 8000).")
+def run(port: int | None) -> None:
+    """Everything on one machine: embedded Redis, web server, one worker, demo data."""
+    from . import embedded_redis
+
+    settings = _settings()
+    _setup_logging(settings)
+    started_redis = settings.redis_url is None
+    url = _redis_url(settings)
+    port = port or settings.port
+    me = [sys.executable, "-m", "gateway"]
+    subprocess.run([*me, "seed-demo"], check=True)
+    children = [
+        subprocess.Popen([*me, "serve", "--host", "127.0.0.1", "--port", str(port)]),
+        subprocess.Popen([*me, "worker"]),
+    ]
+    where = "embedded Redis in " + str(Path(settings.var_dir).resolve()) if started_redis else url.split("@")[-1]
+    click.echo(
+        f"\nGateway running: USSD callback http://127.0.0.1:{port}/ussd, agency API http://127.0.0.1:{port}/api/v1, "
+        f"{where}.\nDial it from another terminal:  .venv/bin/gateway dial\n"
+        f"  or as a roaming Kenyan in Qatar:  .venv/bin/gateway dial --phone +254711000002 --network 42701\n"
+        f"Stop with Ctrl-C.\n"
+    )
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.2)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if started_redis:
+            embedded_redis.stop(settings.var_dir)
+    failed = [child.args for child in children if child.returncode not in (0, -signal.SIGTERM, None)]
+    if failed and not stopping:
+        raise click.ClickException(f"A gateway process stopped unexpectedly: {failed}")

@@ -1,0 +1,91 @@
+"""Settings from the environment, read in one place.
+
+Every variable is optional (CONTRACT §1): the gateway starts with none of them set. Names are the ones the
+contract gives; project-specific knobs carry a ``GATEWAY_`` or ``USSD_`` prefix. Values are parsed here, once, so
+nothing downstream touches ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+#: The screen budget most operators accept (Safaricom is reported at 160 characters); the protocol allows 182.
+DEFAULT_PAGE_BUDGET = 160
+#: How long an idle USSD session is kept. Operators drop a session after 30–180 s; a little slack costs nothing.
+DEFAULT_SESSION_TTL = 300
+#: A caller who redials within this many seconds is offered to continue where they were (CONTRACT §2).
+DEFAULT_RESUME_TTL = 600
+
+
+class ConfigError(ValueError):
+    """A setting has a value the gateway cannot use; the message names the variable and the fix."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number; unset it or give one from {low} to {high}.") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value} is out of range; give a number from {low} to {high}.")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The gateway's configuration. Build it with :meth:`from_env`; tests use :func:`dataclasses.replace`."""
+
+    redis_url: str | None = None
+    var_dir: Path = field(default_factory=lambda: Path("var"))
+    sms_provider: str = "console"
+    at_username: str | None = None
+    at_api_key: str | None = None
+    at_sender_id: str | None = None
+    at_api_url: str | None = None
+    callback_token: str | None = None
+    port: int = 8000
+    page_budget: int = DEFAULT_PAGE_BUDGET
+    session_ttl: int = DEFAULT_SESSION_TTL
+    resume_ttl: int = DEFAULT_RESUME_TTL
+    log_level: str = "INFO"
+    web_workers: int = 1
+    web_threads: int = 32
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        username = env.get("AT_USERNAME") or None
+        api_key = env.get("AT_API_KEY") or None
+        provider = (env.get("SMS_PROVIDER") or "").strip().lower()
+        if not provider:
+            provider = "africastalking" if username and api_key else "console"
+        if provider not in ("africastalking", "console"):
+            raise ConfigError(f"SMS_PROVIDER={provider!r} is not known; use 'africastalking' or 'console'.")
+        if provider == "africastalking" and not (username and api_key):
+            raise ConfigError("SMS_PROVIDER=africastalking needs AT_USERNAME and AT_API_KEY to be set.")
+        return cls(
+            redis_url=env.get("REDIS_URL") or None,
+            var_dir=Path(env.get("GATEWAY_VAR_DIR") or "var"),
+            sms_provider=provider,
+            at_username=username,
+            at_api_key=api_key,
+            at_sender_id=env.get("AT_SENDER_ID") or None,
+            at_api_url=(env.get("AT_API_URL") or "").rstrip("/") or None,
+            callback_token=env.get("CALLBACK_TOKEN") or None,
+            port=_int(env, "PORT", 8000, 1, 65535),
+            page_budget=_int(env, "USSD_PAGE_BUDGET", DEFAULT_PAGE_BUDGET, 40, 182),
+            session_ttl=_int(env, "USSD_SESSION_TTL", DEFAULT_SESSION_TTL, 30, 3600),
+            resume_ttl=_int(env, "USSD_RESUME_TTL", DEFAULT_RESUME_TTL, 60, 3600),
+            log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+            web_workers=_int(env, "WEB_WORKERS", 1, 1, 64),
+            web_threads=_int(env, "WEB_THREADS", 32, 1, 1024),
+        )
+
+    def with_redis(self, url: str) -> Settings:
+        return replace(self, redis_url=url)

@@ -1,0 +1,203 @@
+"""The USSD callback: Africa's Talking posts a form, we answer ``CON <screen>`` or ``END <screen>``.
+
+This is the hot path, so it is written against plain WSGI rather than Flask's request machinery (Flask's routing
+alone halves throughput here; see bench/README.md): one Redis round trip to lock and load the session, the pure
+engine step, one round trip to save. Effects (SMS, tickets) are dispatched after the save, so a replayed
+request never repeats them. Nothing here logs ``text`` (it carries every earlier input, PINs included) or a
+full phone number.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from redis.exceptions import RedisError
+
+from handlers.geo import home_country
+from menus.catalog import Catalog
+from menus.engine import LANGUAGE_SCREEN, Caller, Effect, Engine
+from menus.languages import default_language
+from sessions.identity import caller_key
+from sessions.store import SessionBusy, SessionStore
+
+from . import metrics
+
+log = logging.getLogger(__name__)
+
+#: A real AT callback is a few hundred bytes; anything far larger is not one.
+MAX_BODY_BYTES = 16 * 1024
+_PHONE = re.compile(r"^\+?\d{6,15}$")
+_SESSION_ID = re.compile(r"^[\w.:-]{1,128}$")
+
+EffectSink = Callable[[Sequence[Effect], Caller], None]
+
+
+class BadCallback(ValueError):
+    """The form is not an AT USSD callback; the message names the field."""
+
+
+@dataclass(frozen=True)
+class UssdRequest:
+    session_id: str
+    phone: str
+    network_code: str
+    service_code: str
+    text: str
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> UssdRequest:
+        session_id = (form.get("sessionId") or "").strip()
+        if not _SESSION_ID.match(session_id):
+            raise BadCallback("sessionId is missing or malformed")
+        phone = (form.get("phoneNumber") or "").strip().replace(" ", "")
+        if not _PHONE.match(phone):
+            raise BadCallback("phoneNumber is missing or is not a phone number")
+        if not phone.startswith("+"):
+            phone = "+" + phone
+        return cls(
+            session_id=session_id,
+            phone=phone,
+            network_code=(form.get("networkCode") or "").strip()[:8],
+            service_code=(form.get("serviceCode") or "").strip()[:32],
+            text=form.get("text") or "",
+        )
+
+
+def mask_phone(phone: str) -> str:
+    """``+254711222333`` → ``+2547******33``: enough to tell two callers apart in a log, not to call them."""
+    return phone[:5] + "*" * max(len(phone) - 7, 0) + phone[-2:] if len(phone) > 7 else "***"
+
+
+class UssdService:
+    """Answers one USSD callback. Thread-safe: every request's state lives in its own locals and in Redis."""
+
+    def __init__(self, engine: Engine, sessions: SessionStore, catalog: Catalog, pepper: Callable[[], bytes],
+                 services: Any = None, effects: EffectSink | None = None) -> None:
+        self.engine = engine
+        self.sessions = sessions
+        self.catalog = catalog
+        self.pepper = pepper
+        self.services = services
+        self.effects = effects
+        self._no_resume = {engine.menus.start, LANGUAGE_SCREEN, "resume"}
+
+    def answer(self, form: Mapping[str, str]) -> str:
+        """The body to send back: always ``CON …`` or ``END …``."""
+        started = time.perf_counter()
+        request = UssdRequest.from_form(form)
+        outcome = "ok"
+        try:
+            body, outcome = self._answer(request)
+        except Exception:  # a handler bug must reach the caller as an apology, never as a 5xx
+            log.exception("USSD request failed (session %s, caller %s)", request.session_id[-8:],
+                          mask_phone(request.phone))
+            body, outcome = self._apology(request, None), "error"
+        metrics.USSD_REQUESTS.labels(outcome).inc()
+        metrics.USSD_LATENCY.observe(time.perf_counter() - started)
+        return body
+
+    def _answer(self, request: UssdRequest) -> tuple[str, str]:
+        try:
+            session = self.sessions.open(request.session_id, caller_key(request.phone, self.pepper()))
+        except (RedisError, SessionBusy) as exc:
+            log.warning("USSD session store unavailable: %s", type(exc).__name__)
+            return self._apology(request, None), "unavailable"
+        try:
+            cached = session.replay(request.text)
+            if cached is not None:
+                self.sessions.release(session)
+                return cached, "replay"
+            lang = (session.state or {}).get("l") or session.lang or self._guess_language(request)
+            caller = Caller(request.session_id, request.phone, request.network_code, request.service_code, lang,
+                            self.services)
+            if session.state is None:
+                turn = self.engine.start(caller, known_language=session.lang is not None, resume=session.resume)
+                if request.text:
+                    turn = self._then(caller, turn, request.text)
+            else:
+                rest = session.new_input(request.text)
+                if rest is None:
+                    turn = self.engine.redisplay(session.state, "common.rewritten")
+                else:
+                    turn = self.engine.feed(caller, session.state, rest)
+            body = ("END " if turn.end else "CON ") + turn.text
+            screen = turn.state.get("s")
+            self.sessions.save(
+                session, text=request.text, state=turn.state, response=body, ended=turn.end,
+                resume=None if screen == "resume" else screen not in self._no_resume,
+            )
+        except RedisError as exc:
+            log.warning("USSD session store failed mid-request: %s", type(exc).__name__)
+            return self._apology(request, session.lang), "unavailable"
+        except BaseException:
+            self._release_quietly(session)
+            raise
+        if turn.effects and self.effects is not None:
+            self.effects(turn.effects, caller)
+        return body, "end" if turn.end else "ok"
+
+    def _then(self, caller: Caller, first: Any, text: str) -> Any:
+        """A session that starts with inputs already (a dial string like ``*384*55*1#``)."""
+        turn = self.engine.feed(caller, first.state, text)
+        turn.effects = [*first.effects, *turn.effects]
+        return turn
+
+    def _release_quietly(self, session: Any) -> None:
+        try:
+            self.sessions.release(session)
+        except RedisError:
+            pass  # the lock expires by itself
+
+    def _guess_language(self, request: UssdRequest) -> str:
+        return default_language(home_country(request.phone), self.catalog.messages)
+
+    def _apology(self, request: UssdRequest, lang: str | None) -> str:
+        lang = lang or self._guess_language(request)
+        return "END " + self.catalog.text(lang, "common.unavailable")
+
+
+def read_form(environ: dict[str, Any]) -> dict[str, str]:
+    """The form fields of a WSGI request (``application/x-www-form-urlencoded``), last value wins."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY_BYTES:
+        raise BadCallback("the request body is larger than an AT callback can be")
+    raw = environ["wsgi.input"].read(length) if length > 0 else b""
+    return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+class UssdEndpoint:
+    """WSGI callable for ``POST /ussd``; :class:`gateway.app.Dispatcher` routes here before Flask."""
+
+    def __init__(self, service: UssdService, callback_token: str | None) -> None:
+        self.service = service
+        self.callback_token = callback_token
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.callback_token is not None and not _token_ok(environ, self.callback_token):
+            return _respond(start_response, "403 Forbidden", "END Forbidden")
+        try:
+            body = self.service.answer(read_form(environ))
+        except BadCallback as exc:
+            return _respond(start_response, "400 Bad Request", f"END Bad request: {exc}")
+        return _respond(start_response, "200 OK", body)
+
+
+def _token_ok(environ: Mapping[str, Any], token: str) -> bool:
+    given = dict(parse_qsl(environ.get("QUERY_STRING", ""))).get("token", "")
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+def _respond(start_response: Callable[..., Any], status: str, body: str) -> list[bytes]:
+    data = body.encode("utf-8")
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(data)))])
+    return [data]

@@ -1,0 +1,1 @@
+"""Services behind the screens: helplines, remittance costs, alerts, reports (see DESIGN.md)."""
