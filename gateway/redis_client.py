@@ -13,8 +13,8 @@ from redis import BlockingConnectionPool, Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-CONNECT_TIMEOUT_S = 0.5
-SOCKET_TIMEOUT_S = 1.0
+CONNECT_TIMEOUT_S = 0.25
+SOCKET_TIMEOUT_S = 0.5
 POOL_WAIT_S = 1.0
 DEFAULT_POOL_SIZE = 64
 

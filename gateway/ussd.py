@@ -109,12 +109,12 @@ class UssdService:
         except (RedisError, SessionBusy) as exc:
             log.warning("USSD session store unavailable: %s", type(exc).__name__)
             return self._apology(request, None), "unavailable"
+        lang = (session.state or {}).get("l") or session.lang or self._guess_language(request)
         try:
             cached = session.replay(request.text)
             if cached is not None:
                 self.sessions.release(session)
                 return cached, "replay"
-            lang = (session.state or {}).get("l") or session.lang or self._guess_language(request)
             caller = Caller(request.session_id, request.phone, request.network_code, request.service_code, lang,
                             self.services)
             if session.state is None:
@@ -135,10 +135,12 @@ class UssdService:
             )
         except RedisError as exc:
             log.warning("USSD session store failed mid-request: %s", type(exc).__name__)
-            return self._apology(request, session.lang), "unavailable"
-        except BaseException:
+            return self._apology(request, lang), "unavailable"
+        except Exception:  # a handler bug: the caller gets an apology, the session stays usable
+            log.exception("USSD handler failed (session %s, caller %s)", request.session_id[-8:],
+                          mask_phone(request.phone))
             self._release_quietly(session)
-            raise
+            return self._apology(request, lang), "error"
         if turn.effects and self.effects is not None:
             self.effects(turn.effects, caller)
         return body, "end" if turn.end else "ok"

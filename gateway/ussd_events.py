@@ -47,7 +47,7 @@ def ussd_events() -> Response:
     status_key, dropoff_key = stats_keys(datetime.now(UTC).strftime("%Y-%m-%d"))
     try:
         screen = None
-        if status != "Success" and session_id:
+        if status in ("Incomplete", "Failed") and session_id:
             raw = connection.hget(state_key(session_id), "st")
             screen = json.loads(raw).get("s") if raw else None
         pipe = connection.pipeline(transaction=False)

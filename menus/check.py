@@ -31,7 +31,11 @@ def check_all(menus: MenuSet, catalog: Catalog, engine: Engine, budget: int,
             lines = [f"{n} {catalog.text(lang, o.label)}" for n, o in enumerate(screen.options, start=1)]
             for notice in (None, *(catalog.text(lang, key) for key in _NOTICES)):
                 full_header = f"{notice}\n{header}" if notice else header
-                pages = paginate(full_header, lines, nav, budget, can_go_back=True, show_home=True)
+                try:
+                    pages = paginate(full_header, lines, nav, budget, can_go_back=True, show_home=True)
+                except ValueError as exc:
+                    faults.append(f"{lang}: {screen.id}: {exc}")
+                    break
                 faults.extend(_page_faults(f"{lang}: {screen.id}", pages, lines, budget))
         apology = catalog.text(lang, "common.unavailable")
         if not fits_ussd(apology, budget):

@@ -1,0 +1,115 @@
+"""Shared fixtures: a real Redis, the app, a client, and a scripted phone.
+
+Redis: ``TEST_REDIS_URL`` when set (CI points it at the machine's Redis), else the embedded ``redis-server``
+started once for the session in a temporary folder. The database is flushed before every test.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from redis import Redis
+
+from gateway import embedded_redis
+from gateway.app import create_app
+from gateway.config import Settings
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    var_dir = tmp_path_factory.mktemp("embedded-redis")
+    yield embedded_redis.ensure_running(var_dir)
+    embedded_redis.stop(var_dir)
+
+
+@pytest.fixture
+def redis(redis_url: str) -> Iterator[Redis]:
+    connection = Redis.from_url(redis_url)
+    connection.flushdb()
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def settings(redis: Redis, redis_url: str, tmp_path: Path) -> Settings:
+    return replace(Settings.from_env({}), redis_url=redis_url, var_dir=tmp_path / "var")
+
+
+@pytest.fixture
+def app(settings: Settings) -> Flask:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass
+class Phone:
+    """A scripted handset: keeps the session id and the ``*``-joined text the way Africa's Talking does."""
+
+    client: FlaskClient
+    phone: str = "+254711000001"
+    network: str = "63902"
+    service: str = "*384*55#"
+    session_id: str = field(default_factory=lambda: "ATUid_" + secrets.token_hex(16))
+    inputs: list[str] = field(default_factory=list)
+    query: str = ""
+
+    def post(self, text: str | None = None) -> str:
+        form = {
+            "sessionId": self.session_id,
+            "serviceCode": self.service,
+            "phoneNumber": self.phone,
+            "networkCode": self.network,
+            "text": "*".join(self.inputs) if text is None else text,
+        }
+        response = self.client.post("/ussd" + self.query, data=form)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.mimetype == "text/plain"
+        body = response.get_data(as_text=True)
+        assert body.startswith(("CON ", "END ")), body
+        return body
+
+    def dial(self) -> str:
+        self.inputs = []
+        return self.post()
+
+    def send(self, *values: str) -> str:
+        body = ""
+        for value in values:
+            self.inputs.append(value)
+            body = self.post()
+        return body
+
+    def redial(self) -> str:
+        """Hang up and dial again: a new session, as after a dropped call."""
+        self.session_id = "ATUid_" + secrets.token_hex(16)
+        return self.dial()
+
+
+@pytest.fixture
+def phone(client: FlaskClient) -> Phone:
+    return Phone(client)
+
+
+@pytest.fixture
+def english_phone(client: FlaskClient) -> Phone:
+    """A caller who has already chosen English, standing on the welcome menu."""
+    handset = Phone(client)
+    handset.dial()
+    handset.send("1")
+    handset.redial()
+    return handset

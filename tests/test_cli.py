@@ -1,0 +1,102 @@
+"""The ``gateway`` command: check-menus, serve (the real server) and dial (the terminal phone)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gateway.cli import main
+from menus.catalog import Catalog
+from menus.check import check_all
+from menus.engine import Engine
+from menus.model import MenuError, MenuSet
+
+
+def test_check_menus_passes_on_the_shipped_menus():
+    result = CliRunner().invoke(main, ["check-menus"])
+    assert result.exit_code == 0, result.output
+    assert "5 languages" in result.output
+
+
+def test_check_menus_lists_faults(tmp_path: Path):
+    (tmp_path / "welcome.yaml").write_text(
+        "menu: welcome\nstart: main\nscreens:\n"
+        "  main:\n    text: welcome.title\n    options:\n"
+        "      - {label: welcome.help, goto: nowhere}\n"
+        "      - {label: no.such.key, action: no_such_handler}\n"
+    )
+    menus, catalog = MenuSet.load(tmp_path), Catalog.load()
+    faults = check_all(menus, catalog, Engine(menus, catalog, {}, 160), 160)
+    assert any("'welcome.nowhere'" in fault for fault in faults)
+    assert any("no_such_handler" in fault for fault in faults)
+    assert any("'no.such.key' is not in en.po" in fault for fault in faults)
+
+
+def test_a_tight_budget_is_reported(monkeypatch):
+    monkeypatch.setenv("USSD_PAGE_BUDGET", "40")
+    result = CliRunner().invoke(main, ["check-menus"])
+    assert result.exit_code == 1
+    assert "common.unavailable" in result.output
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("menu: Welcome\nscreens: {main: {text: a}}", "lowercase"),
+        ("menu: welcome\nscreens: {main: {text: a, bogus: 1}}", "unknown fields"),
+        ("menu: welcome\nscreens: {main: {text: a, input: {pattern: '(', goto: main}}}", "does not compile"),
+        ("menu: welcome\nscreens: {main: {text: a, input: {secret: true, save_as: pin, goto: main}}}", "secret"),
+        ("menu: welcome\nscreens: {main: {text: a, options: [{label: a, goto: main, action: x}]}}", "exactly one"),
+    ],
+)
+def test_malformed_menus_are_refused_with_a_reason(tmp_path: Path, yaml_text: str, message: str):
+    (tmp_path / "welcome.yaml").write_text(yaml_text)
+    with pytest.raises(MenuError, match=message):
+        MenuSet.load(tmp_path)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(redis, redis_url: str, tmp_path: Path):
+    port = _free_port()
+    env = {**os.environ, "REDIS_URL": redis_url, "GATEWAY_VAR_DIR": str(tmp_path / "var"), "WEB_THREADS": "4"}
+    proc = subprocess.Popen([sys.executable, "-m", "gateway", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("gateway serve did not come up")
+            time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_dial_walks_a_running_gateway(live_server: str):
+    result = CliRunner().invoke(
+        main, ["dial", "--url", live_server + "/ussd", "--phone", "+639171234567", "--network", "51502"],
+        input="1\n5\nx\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Piliin ang iyong wika" in result.output  # a Filipino number: Tagalog first
+    assert "Welcome. How can we help?" in result.output
+    assert "| Sorry, that is not an" in result.output  # wrapped to the handset's width

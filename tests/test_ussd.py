@@ -1,0 +1,189 @@
+"""CONTRACT §2 through the HTTP face: every rule of the USSD callback."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import replace
+
+import pytest
+
+from gateway.app import create_app
+from menus.gsm import fits_ussd
+from tests.conftest import Phone
+
+WELCOME_EN = "Welcome. How can we help?"
+
+
+def test_first_call_asks_for_a_language_in_the_callers_likely_language(phone):
+    body = phone.dial()
+    assert body.startswith("CON Chagua lugha yako")  # a Kenyan number: Swahili first
+    assert "1 English" in body and "4 العربية" in body
+
+
+def test_language_is_remembered_for_the_number(phone):
+    phone.dial()
+    assert phone.send("2").startswith("CON Bienvenue")
+    assert phone.redial().startswith("CON Bienvenue")
+
+
+def test_paginates_with_98_and_goes_back_with_0(english_phone):
+    english_phone.send("5", "4")  # Language -> Arabic: the welcome menu no longer fits one 80-character page
+    first = english_phone.post()
+    assert "98 المزيد" in first
+    second = english_phone.send("98")
+    assert second != first and "0 رجوع" in second
+    assert english_phone.send("0") == first
+
+
+def test_every_static_screen_in_every_language_fits_the_budget(client, app):
+    """A small crawler over the menus as shipped (the services issue adds the dynamic screens)."""
+    catalog = app.extensions["gateway"].catalog
+    for lang_index, _lang in enumerate(catalog.languages, start=1):
+        seen: set[str] = set()
+        queue: list[list[str]] = [[]]
+        while queue:
+            path = queue.pop()
+            handset = Phone(client, phone=f"+2547{secrets.randbelow(10**8):08d}")  # new: starts at the language menu
+            handset.dial()
+            handset.send(str(lang_index))
+            body = handset.send(*path) if path else handset.post()
+            assert fits_ussd(body[4:], 160), body
+            if body in seen or body.startswith("END") or len(path) > 3:
+                continue
+            seen.add(body)
+            options = [line.split(" ", 1)[0] for line in body[4:].split("\n") if line[:1].isdigit()]
+            queue.extend([*path, option] for option in options if option not in ("0", "00"))
+        assert len(seen) >= 3
+
+
+@pytest.mark.parametrize(
+    "junk",
+    ["x", "9", "42", "-1", "1.5", " ", "#", "*", "**", "٣", "😀", "A" * 500, "1" * 500, "%00", "<script>"],
+)
+def test_unexpected_input_gets_a_polite_reprompt(english_phone, junk):
+    body = english_phone.send(junk)
+    assert body.startswith("CON Sorry, that is not an option.\nWelcome."), body
+    assert fits_ussd(body[4:], 160)
+
+
+def test_a_repeated_request_gets_the_same_answer(english_phone):
+    first = english_phone.send("1")
+    assert english_phone.post() == first
+    assert english_phone.post() == first
+    assert english_phone.send("0").startswith(f"CON {WELCOME_EN}")
+
+
+def test_rewritten_inputs_are_answered_sanely(english_phone):
+    english_phone.send("1")
+    body = english_phone.post(text="3*9*9")  # not an extension of "1"
+    assert body.startswith("CON Please answer the question on screen.")
+    # and the session carries on from there
+    english_phone.inputs = ["3", "9", "9", "0"]
+    assert english_phone.post().startswith(f"CON {WELCOME_EN}")
+
+
+def test_several_inputs_at_once_like_a_dial_string(english_phone):
+    english_phone.redial()
+    body = english_phone.post(text="5*2")  # *384*55*5*2#: language menu, then French
+    assert body.startswith("CON Bienvenue")
+
+
+def test_resume_after_a_dropped_call(english_phone):
+    english_phone.send("3")  # alerts branch
+    where = english_phone.post()
+    offer = english_phone.redial()
+    assert offer.startswith("CON Welcome back.") and offer != f"CON {WELCOME_EN}"
+    assert english_phone.send("1") == where
+    # finishing normally or going home clears the resume point
+    english_phone.send("00")
+    assert english_phone.redial().startswith(f"CON {WELCOME_EN}")
+
+
+def test_resume_offer_can_start_again(english_phone):
+    english_phone.send("2")
+    english_phone.redial()
+    assert english_phone.send("2").startswith(f"CON {WELCOME_EN}")
+
+
+def test_home_with_00(english_phone):
+    english_phone.send("5")
+    assert english_phone.send("00").startswith(f"CON {WELCOME_EN}")
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"phoneNumber": "+254711000001", "text": ""}, "sessionId"),
+        ({"sessionId": "s1", "text": ""}, "phoneNumber"),
+        ({"sessionId": "s1", "phoneNumber": "not a phone"}, "phoneNumber"),
+        ({"sessionId": "x" * 500, "phoneNumber": "+254711000001"}, "sessionId"),
+    ],
+)
+def test_malformed_callbacks_get_a_clear_4xx(client, form, field):
+    response = client.post("/ussd", data=form)
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert body.startswith("END ") and field in body
+
+
+def test_a_body_that_is_not_a_form_is_not_a_5xx(client):
+    response = client.post("/ussd", data=b"\x00\xff{json: 1}", content_type="application/json")
+    assert response.status_code == 400
+    huge = client.post("/ussd", data={"sessionId": "s", "phoneNumber": "+254711000001", "text": "1" * 20000})
+    assert huge.status_code == 400
+
+
+def test_only_post_is_allowed_on_callbacks(client):
+    for path in ("/ussd", "/ussd/events"):
+        assert client.get(path).status_code == 405
+        assert client.put(path).status_code == 405
+
+
+def test_callback_token_guards_callbacks_but_not_health(settings, redis):
+    app = create_app(replace(settings, callback_token="s3cret"))
+    client = app.test_client()
+    form = {"sessionId": "s1", "phoneNumber": "+254711000001", "networkCode": "63902", "text": ""}
+    assert client.post("/ussd", data=form).status_code == 403
+    assert client.post("/ussd?token=wrong", data=form).status_code == 403
+    assert client.post("/ussd?token=s3cret", data=form).status_code == 200
+    assert client.post("/ussd/events", data={"sessionId": "s1", "status": "Success"}).status_code == 403
+    assert client.post("/ussd/events?token=s3cret", data={"sessionId": "s1", "status": "Success"}).status_code == 200
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/metrics").status_code == 200
+
+
+def test_redis_down_gets_an_apology_fast(settings):
+    app = create_app(replace(settings, redis_url="redis://127.0.0.1:1/0"))
+    handset = Phone(app.test_client(), phone="+971501234567")
+    started = time.monotonic()
+    body = handset.dial()
+    assert time.monotonic() - started < 1.0
+    assert body.startswith("END ") and "عذراً" in body  # an Emirati number: Arabic
+    assert app.test_client().get("/healthz").status_code == 503
+
+
+def test_session_events_are_counted_without_inputs(client, english_phone, redis):
+    english_phone.send("3")
+    for status in ("Incomplete", "Success", "Bogus"):
+        response = client.post("/ussd/events", data={
+            "sessionId": english_phone.session_id, "status": status, "input": "3*1234",
+            "phoneNumber": english_phone.phone, "durationInMillis": "5000",
+        })
+        assert response.status_code == 200
+    (status_key,) = redis.keys("stats:ussd:*:status")
+    assert redis.hgetall(status_key) == {b"Incomplete": b"1", b"Success": b"1", b"Other": b"1"}
+    (dropoff_key,) = redis.keys("stats:ussd:*:dropoff")
+    assert redis.hgetall(dropoff_key) == {b"alerts.main": b"1"}
+    for key in redis.keys("*"):
+        assert b"1234" not in key and english_phone.phone.encode() not in key
+
+
+def test_metrics_count_requests(client, english_phone):
+    english_phone.send("1")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "gateway_ussd_requests_total" in text and "gateway_ussd_request_seconds_bucket" in text
+
+
+def test_healthz(client):
+    assert client.get("/healthz").get_json() == {"status": "ok", "redis": True}
