@@ -1,21 +1,20 @@
 """``POST /ussd/events``: AT's end-of-session notification, kept as drop-off statistics.
 
 Only counts are kept: sessions by final status, and for sessions that did not finish (``Incomplete``/``Failed``)
-the screen the caller was on. The notification's ``input`` (every input, PINs included) and ``phoneNumber`` are
-never stored. ``/ussd`` itself is answered before Flask (gateway.ussd); its route here exists so that other
-methods get 405.
+the screen the caller was on (found through the caller's pseudonym). The notification's ``input`` (every input,
+PINs included) and ``phoneNumber`` are never stored. ``/ussd`` itself is answered before Flask (gateway.ussd);
+its route here exists so that other methods get 405.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, request
 from redis.exceptions import RedisError
 
-from sessions.keys import state_key
+from sessions.identity import caller_key
 
 from . import metrics
 from .auth import require_callback_token
@@ -47,9 +46,11 @@ def ussd_events() -> Response:
     status_key, dropoff_key = stats_keys(datetime.now(UTC).strftime("%Y-%m-%d"))
     try:
         screen = None
-        if status in ("Incomplete", "Failed") and session_id:
-            raw = connection.hget(state_key(session_id), "st")
-            screen = json.loads(raw).get("s") if raw else None
+        phone = request.form.get("phoneNumber", "").strip()
+        if status in ("Incomplete", "Failed") and session_id and phone:
+            gateway = current_app.extensions["gateway"]
+            state = gateway.sessions.state_of(caller_key(phone, gateway.ussd.pepper()), session_id)
+            screen = state.get("s") if state else None
         pipe = connection.pipeline(transaction=False)
         pipe.hincrby(status_key, status, 1)
         pipe.expire(status_key, STATS_TTL)

@@ -1,7 +1,7 @@
 """Every Redis key the sessions package writes, built in one place.
 
-Keys of one USSD session share the hash tag ``{<session id>}`` so that, on Redis Cluster, the state and its
-lock live in one slot. Caller keys use the caller's pseudonym (see :mod:`sessions.identity`), never the number.
+All keys of one caller share the hash tag ``{<caller pseudonym>}`` (see :mod:`sessions.identity`), so the
+Lua scripts that load and save a session touch one Redis Cluster slot. Keys never hold a phone number.
 """
 
 SESSION_PREFIX = "ussd:"
@@ -9,12 +9,12 @@ CALLER_PREFIX = "caller:"
 PEPPER_KEY = "gateway:pepper"
 
 
-def state_key(session_id: str) -> str:
-    return f"{SESSION_PREFIX}{{{session_id}}}:state"
+def state_key(caller: str, session_id: str) -> str:
+    return f"{SESSION_PREFIX}{{{caller}}}:{session_id}"
 
 
-def lock_key(session_id: str) -> str:
-    return f"{SESSION_PREFIX}{{{session_id}}}:lock"
+def lock_key(caller: str, session_id: str) -> str:
+    return f"{SESSION_PREFIX}{{{caller}}}:{session_id}:lock"
 
 
 def resume_key(caller: str) -> str:

@@ -31,6 +31,26 @@ _LOCK_POLL_S = 0.02
 #: A caller's language is kept this long after their last call.
 PROFILE_TTL = 400 * 24 * 3600
 
+# Lock and load in one round trip: nil when another request of the session holds the lock.
+_LOAD = """
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+return {redis.call('HGETALL', KEYS[1]), redis.call('GET', KEYS[3]), redis.call('HGET', KEYS[4], 'lang')}
+"""
+
+# Save, move the resume point, remember the language, release the lock (only if still ours): one round trip.
+_SAVE = """
+redis.call('HSET', KEYS[1], 'st', ARGV[3], 'hl', ARGV[4], 'hd', ARGV[5], 'r', ARGV[6])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if ARGV[7] == 'set' then redis.call('SET', KEYS[3], ARGV[8], 'EX', ARGV[9])
+elseif ARGV[7] == 'del' then redis.call('DEL', KEYS[3]) end
+if ARGV[10] ~= '' then
+  redis.call('HSET', KEYS[4], 'lang', ARGV[10])
+  redis.call('EXPIRE', KEYS[4], ARGV[11])
+end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1
+"""
+
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -85,24 +105,30 @@ class SessionStore:
         self.connection = connection
         self.ttl = ttl
         self.resume_ttl = resume_ttl
+        # Scripts run by EVALSHA (loaded on first NOSCRIPT), never inside a pipeline: redis-py would send
+        # SCRIPT EXISTS before every pipeline, a third round trip.
+        self._load = connection.register_script(_LOAD)
+        self._save = connection.register_script(_SAVE)
         self._release = connection.register_script(_RELEASE)
+
+    @staticmethod
+    def _keys(session_id: str, caller: str) -> list[str]:
+        return [state_key(caller, session_id), lock_key(caller, session_id), resume_key(caller), profile_key(caller)]
 
     def open(self, session_id: str, caller: str) -> Session:
         """Lock and load a session, waiting for a concurrent request of the same session to finish."""
         token = secrets.token_hex(8)
+        keys = self._keys(session_id, caller)
         deadline = time.monotonic() + LOCK_WAIT_S
         while True:
-            pipe = self.connection.pipeline(transaction=False)
-            pipe.set(lock_key(session_id), token, nx=True, px=LOCK_MS)
-            pipe.hgetall(state_key(session_id))
-            pipe.get(resume_key(caller))
-            pipe.hget(profile_key(caller), "lang")
-            locked, raw, resume, lang = pipe.execute()
-            if locked:
+            loaded = self._load(keys=keys, args=[token, LOCK_MS])
+            if loaded is not None:
                 break
             if time.monotonic() > deadline:
-                raise SessionBusy(f"Session lock {lock_key(session_id)!r} is held; the caller will retry.")
+                raise SessionBusy(f"Session lock {keys[1]!r} is held; the caller will retry.")
             time.sleep(_LOCK_POLL_S)
+        flat, resume, lang = loaded
+        raw = dict(zip(flat[::2], flat[1::2], strict=True))
         return Session(
             id=session_id,
             caller=caller,
@@ -120,32 +146,31 @@ class SessionStore:
         """Store the new state and the answer given to ``text`` and release the lock. The caller's resume point
         is set to this state (``resume=True``), cleared (``False``, or when the session ``ended``) or left as it
         is (``None``: the caller is looking at the resume offer itself)."""
-        pipe = self.connection.pipeline(transaction=False)
-        key = state_key(session.id)
-        pipe.hset(key, mapping={
-            "st": json.dumps(state, separators=(",", ":"), ensure_ascii=False),
-            "hl": len(text),
-            "hd": _digest(session.id, text),
-            "r": response,
-        })
-        pipe.expire(key, self.ttl)
         if ended or resume is False:
-            pipe.delete(resume_key(session.caller))
+            mode, point = "del", ""
         elif resume:
-            resume = {k: state[k] for k in ("s", "p", "h", "v", "l", "view") if k in state}
-            pipe.set(resume_key(session.caller), json.dumps(resume, separators=(",", ":"), ensure_ascii=False),
-                     ex=self.resume_ttl)
-        lang = state.get("l")
-        if lang and lang != session.lang:
-            pipe.hset(profile_key(session.caller), "lang", lang)
-            pipe.expire(profile_key(session.caller), PROFILE_TTL)
-        self._release(keys=[lock_key(session.id)], args=[session.token], client=pipe)
-        pipe.execute()
+            mode = "set"
+            point = _dumps({k: state[k] for k in ("s", "p", "h", "v", "l", "view") if k in state})
+        else:
+            mode, point = "keep", ""
+        lang = state.get("l") or ""
+        self._save(
+            keys=self._keys(session.id, session.caller),
+            args=[
+                session.token, self.ttl, _dumps(state), len(text), _digest(session.id, text), response,
+                mode, point, self.resume_ttl, lang if lang != session.lang else "", PROFILE_TTL,
+            ],
+        )
 
     def release(self, session: Session) -> None:
         """Free the lock without saving (the request failed)."""
-        self._release(keys=[lock_key(session.id)], args=[session.token])
+        self._release(keys=[lock_key(session.caller, session.id)], args=[session.token])
 
-    def language_of(self, caller: str) -> str | None:
-        value = self.connection.hget(profile_key(caller), "lang")
-        return value.decode() if value else None
+    def state_of(self, caller: str, session_id: str) -> dict[str, Any] | None:
+        """A session's state (for end-of-session statistics), or None once it expired."""
+        raw = self.connection.hget(state_key(caller, session_id), "st")
+        return json.loads(raw) if raw else None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
