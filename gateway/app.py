@@ -23,7 +23,7 @@ from menus.model import MenuSet
 from sessions.identity import load_pepper
 from sessions.store import SessionStore
 
-from . import embedded_redis, health, ussd_events
+from . import api, embedded_redis, health, outbox_setup, sms, ussd_events
 from .config import Settings
 from .redis_client import connect
 from .services import HANDLERS, Services, dispatch_effects
@@ -85,10 +85,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     catalog = Catalog.load()
     menus = MenuSet.load()
-    services = Services(settings=settings, redis=connection, catalog=catalog)
+    pepper = LazyPepper(connection)
+    services = Services(settings=settings, redis=connection, catalog=catalog, pepper=pepper)
     engine = Engine(menus, catalog, HANDLERS, settings.page_budget)
     sessions = SessionStore(connection, ttl=settings.session_ttl, resume_ttl=settings.resume_ttl)
-    service = UssdService(engine, sessions, catalog, LazyPepper(connection), services=services,
+    service = UssdService(engine, sessions, catalog, pepper, services=services,
                           effects=lambda effects, caller: dispatch_effects(services, effects, caller))
 
     app = Flask("gateway")
@@ -99,5 +100,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(ussd_events.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(sms.bp)
+    app.extensions["outbox"] = outbox_setup.outbox_config(settings)
+    api.init_app(app)
     app.wsgi_app = Dispatcher(app.wsgi_app, UssdEndpoint(service, settings.callback_token))  # type: ignore[method-assign]
     return app

@@ -82,12 +82,18 @@ def worker(burst: bool) -> None:
     """Run one outbox worker (RQ): emergency queue first, then normal."""
     from outbox.worker import run_worker
 
+    from .outbox_setup import build_provider, outbox_config
     from .redis_client import connect
 
     settings = _settings()
     _setup_logging(settings)
+    try:
+        config = outbox_config(settings)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     # Jobs may wait on the provider; the worker's Redis calls are not on a caller's clock.
-    run_worker(connect(_redis_url(settings), pool_size=4, socket_timeout=30), burst=burst)
+    run_worker(connect(_redis_url(settings), pool_size=4, socket_timeout=30), provider=build_provider(settings),
+               config=config, burst=burst)
 
 
 @main.command()

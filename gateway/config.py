@@ -18,6 +18,14 @@ DEFAULT_PAGE_BUDGET = 160
 DEFAULT_SESSION_TTL = 300
 #: A caller who redials within this many seconds is offered to continue where they were (CONTRACT §2).
 DEFAULT_RESUME_TTL = 600
+#: How long a USSD request waits for the balance provider before promising the balance by SMS.
+DEFAULT_BALANCE_DEADLINE_S = 3.0
+#: How long reports and call-back tickets are kept for agencies.
+DEFAULT_REPORT_RETENTION_DAYS = 180
+#: Outbox: recipients per second for the AT account (AT publishes no limit), per provider request, lease seconds.
+DEFAULT_SMS_SEND_RATE = 1000
+DEFAULT_SMS_BATCH_SIZE = 500
+DEFAULT_SMS_LEASE_S = 60
 
 
 class ConfigError(ValueError):
@@ -35,6 +43,15 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise ConfigError(f"{name}={value} is out of range; give a number from {low} to {high}.")
     return value
+
+
+def _balance_provider(env: Mapping[str, str]) -> str:
+    name = (env.get("BALANCE_PROVIDER") or "demo").strip().lower()
+    if name not in ("demo", "http"):
+        raise ConfigError(f"BALANCE_PROVIDER={name!r} is not known; use 'demo' or 'http'.")
+    if name == "http" and not env.get("BALANCE_API_URL"):
+        raise ConfigError("BALANCE_PROVIDER=http needs BALANCE_API_URL (the provider's base URL).")
+    return name
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,23 @@ class Settings:
     log_level: str = "INFO"
     web_workers: int = 1
     web_threads: int = 32
+    #: Services (handlers/): balance provider ``demo`` or ``http`` (the template in handlers/remittance).
+    balance_provider: str = "demo"
+    balance_api_url: str | None = None
+    balance_deadline_s: float = DEFAULT_BALANCE_DEADLINE_S
+    #: Makes the demo provider slow, to try the balance-by-SMS fallback by hand.
+    balance_demo_delay_s: float = 0.0
+    report_retention_days: int = DEFAULT_REPORT_RETENTION_DAYS
+    #: A call-back ticket keeps the full number (apart from the ticket) this long.
+    callback_contact_ttl: int = 3 * 24 * 3600
+    #: "Send me these numbers by SMS", per number per day.
+    help_sms_per_day: int = 2
+    #: Outbox (outbox/): send rate, batch size and lease; SMS_PRICE_TABLE is a JSON file {"default": 0.01, "KE": …}.
+    sms_send_rate: int = DEFAULT_SMS_SEND_RATE
+    sms_batch_size: int = DEFAULT_SMS_BATCH_SIZE
+    sms_lease_s: int = DEFAULT_SMS_LEASE_S
+    sms_price_table: Path | None = None
+    sms_currency: str = "USD"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,6 +119,18 @@ class Settings:
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
             web_workers=_int(env, "WEB_WORKERS", 1, 1, 64),
             web_threads=_int(env, "WEB_THREADS", 32, 1, 1024),
+            balance_provider=_balance_provider(env),
+            balance_api_url=(env.get("BALANCE_API_URL") or "").rstrip("/") or None,
+            balance_deadline_s=_int(env, "BALANCE_DEADLINE_MS", int(DEFAULT_BALANCE_DEADLINE_S * 1000), 100,
+                                    10000) / 1000,
+            balance_demo_delay_s=_int(env, "BALANCE_DEMO_DELAY_MS", 0, 0, 60000) / 1000,
+            report_retention_days=_int(env, "REPORT_RETENTION_DAYS", DEFAULT_REPORT_RETENTION_DAYS, 1, 3650),
+            help_sms_per_day=_int(env, "HELP_SMS_PER_DAY", 2, 1, 50),
+            sms_send_rate=_int(env, "SMS_SEND_RATE", DEFAULT_SMS_SEND_RATE, 1, 1_000_000),
+            sms_batch_size=_int(env, "SMS_BATCH_SIZE", DEFAULT_SMS_BATCH_SIZE, 1, 10_000),
+            sms_lease_s=_int(env, "SMS_LEASE_S", DEFAULT_SMS_LEASE_S, 10, 3600),
+            sms_price_table=Path(env["SMS_PRICE_TABLE"]) if env.get("SMS_PRICE_TABLE") else None,
+            sms_currency=(env.get("SMS_CURRENCY") or "USD").upper(),
         )
 
     def with_redis(self, url: str) -> Settings:

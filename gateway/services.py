@@ -1,23 +1,47 @@
 """What handlers get to work with, and the registry that plugs them into the menus by name.
 
 The gateway builds :class:`Services` once per process. Handlers receive it through ``Caller.services``; effects
-they return are dispatched here after the session is saved.
+they return are dispatched here after the session is saved, so a replayed USSD request never repeats them.
+
+Effects:
+
+=============== ===================================================== ==============================================
+kind            payload                                               dispatched as
+=============== ===================================================== ==============================================
+``sms``         ``text``, ``priority`` (``normal``/``emergency``),    one SMS to the caller through the outbox
+                ``dedupe`` (optional key: at most once a day)
+``balance_sms`` ``caller`` (pseudonym), ``lang``, ``provider`` (spec) RQ job ``handlers.remittance.jobs.send_balance``
+=============== ===================================================== ==============================================
+
+No payload ever holds a PIN or a report's text; nothing here logs a payload or a full number.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from redis import Redis
+from rq import Queue
 
+from handlers import alerts, help, money, reports
+from handlers.corridors import load_corridors
+from handlers.directory import load_directory
+from handlers.remittance.providers import BalanceReader
 from menus.catalog import Catalog
 from menus.engine import Caller, Effect, Handler
+from outbox.phones import mask
 
 from .config import Settings
 
 log = logging.getLogger(__name__)
+
+BALANCE_JOB = "handlers.remittance.jobs.send_balance"
+
+
+def _no_pepper() -> bytes:
+    raise RuntimeError("Services was built without a pepper; pass pepper=LazyPepper(redis) (gateway.app).")
 
 
 @dataclass
@@ -25,14 +49,69 @@ class Services:
     settings: Settings
     redis: Redis
     catalog: Catalog
+    #: The caller-pseudonym key (``gateway.app.LazyPepper``): handlers key per-caller data with it.
+    pepper: Callable[[], bytes] = _no_pepper
+    balance: BalanceReader = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Parse the data files now, at start, never on a caller's request.
+        load_directory()
+        load_corridors()
+        self.balance = BalanceReader(balance_spec(self.settings), self.settings.balance_deadline_s)
+
+
+def balance_spec(settings: Settings) -> dict[str, object]:
+    """The balance provider, as the JSON-able spec the handler and the fallback job both build it from."""
+    if settings.balance_provider == "http":
+        return {"kind": "http", "url": settings.balance_api_url or "", "timeout_s": 10.0}
+    return {"kind": "demo", "delay_s": settings.balance_demo_delay_s}
 
 
 #: Every handler a menu may name as ``handler`` or ``action``. Handlers are plain functions of a
 #: :class:`menus.engine.Call`; they reach Redis and the outbox through ``call.caller.services``.
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[str, Handler] = {
+    "help.emergency": help.emergency,
+    "help.embassy": help.embassy,
+    "help.offices": help.offices,
+    "help.sms": help.send_sms,
+    "help.callback": help.callback,
+    "money.balance": money.balance,
+    "money.check_pin": money.check_pin,
+    "money.costs": money.costs,
+    "alerts.here": alerts.pick_here,
+    "alerts.countries": alerts.countries,
+    "alerts.pick": alerts.pick,
+    "alerts.topics": alerts.topics,
+    "alerts.subscribe": alerts.subscribe,
+    "alerts.mine": alerts.mine,
+    "alerts.cancel": alerts.cancel,
+    "alerts.latest": alerts.latest,
+    "report.category": reports.category,
+    "report.write": reports.write,
+    "report.submit": reports.submit,
+}
 
 
 def dispatch_effects(services: Services, effects: Sequence[Effect], caller: Caller) -> None:
     """Hand effects to the outbox. Never raises: the caller already has their answer."""
     for effect in effects:
-        log.warning("No dispatcher for effect %r; dropped.", effect.kind)
+        try:
+            if effect.kind == "sms":
+                _send_sms(services, effect, caller)
+            elif effect.kind == "balance_sms":
+                Queue("normal", connection=services.redis).enqueue(
+                    BALANCE_JOB, str(effect.payload["caller"]), str(effect.payload["lang"]),
+                    dict(effect.payload["provider"]), job_timeout=60, result_ttl=3600,
+                )
+            else:
+                log.warning("No dispatcher for effect %r; dropped.", effect.kind)
+        except Exception:  # the answer is already sent; record and carry on with the next effect
+            log.exception("Effect %r for caller %s failed", effect.kind, mask(caller.phone))
+
+
+def _send_sms(services: Services, effect: Effect, caller: Caller) -> None:
+    from outbox.sms import queue_message
+
+    payload = effect.payload
+    queue_message(services.redis, caller.phone, str(payload["text"]),
+                  priority=str(payload.get("priority", "normal")), dedupe_key=payload.get("dedupe"))

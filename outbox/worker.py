@@ -1,14 +1,77 @@
-"""The outbox worker: an RQ worker that drains the emergency queue before the normal one."""
+"""The outbox worker: an RQ worker that drains the emergency queue before the normal one, runs the sweeper,
+and outlives Redis outages.
+
+RQ's ``work()`` returns when it loses Redis mid-loop; this loop starts it again with a back-off, so a worker
+rides out a Redis restart. Jobs run in the worker's own process (``SimpleWorker``): a batch is one quick HTTP
+request, so forking per job would cost more than the job; the ledger, not process isolation, is what makes a
+crash safe.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+
 from redis import Redis
-from rq import Queue, Worker
+from redis.exceptions import RedisError
+from rq import Queue, SimpleWorker
+
+from .config import OutboxConfig, configure
+from .provider import Provider
+from .queues import PRIORITIES
+from .sweeper import sweep
+
+log = logging.getLogger(__name__)
 
 #: Workers listen in this order, so emergency work overtakes whatever normal work is queued.
-QUEUES = ("emergency", "normal")
+QUEUES = PRIORITIES
+RECONNECT_MIN_S = 1.0
+RECONNECT_MAX_S = 30.0
 
 
-def run_worker(connection: Redis, *, burst: bool = False) -> bool:
+class Sweeper(threading.Thread):
+    """Calls :func:`outbox.sweeper.sweep` every ``interval`` seconds until stopped; survives Redis errors."""
+
+    def __init__(self, connection: Redis, config: OutboxConfig) -> None:
+        super().__init__(name="outbox-sweeper", daemon=True)
+        self.connection = connection
+        self.config = config
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.config.sweep_interval_s):
+            try:
+                sweep(self.connection, self.config)
+            except RedisError as exc:
+                log.warning("Sweeper: Redis unavailable (%s); will try again.", type(exc).__name__)
+            except Exception:  # a bug must not stop the safety net; it is logged with its traceback
+                log.exception("Sweeper pass failed.")
+
+
+def run_worker(connection: Redis, *, provider: Provider, config: OutboxConfig, burst: bool = False) -> bool:
+    """Work the queues until stopped (or, with ``burst``, until they are empty). Returns whether any job ran."""
+    configure(provider, config)
     queues = [Queue(name, connection=connection) for name in QUEUES]
-    return Worker(queues, connection=connection).work(burst=burst, with_scheduler=True)
+    sweeper = Sweeper(connection, config)
+    if burst:
+        sweep(connection, config, force=True)
+    else:
+        sweeper.start()
+    pause = RECONNECT_MIN_S
+    worked = False
+    try:
+        while True:
+            worker = SimpleWorker(queues, connection=connection)
+            try:
+                worked = worker.work(burst=burst, with_scheduler=not burst) or worked
+            except RedisError as exc:
+                log.warning("Worker lost Redis (%s); reconnecting in %.0f s.", type(exc).__name__, pause)
+            else:
+                if burst or worker._stop_requested:
+                    return worked
+                log.warning("Worker stopped without a request (Redis gone?); restarting in %.0f s.", pause)
+            time.sleep(pause)
+            pause = min(pause * 2, RECONNECT_MAX_S)
+    finally:
+        sweeper.stopped.set()

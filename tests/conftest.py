@@ -113,3 +113,47 @@ def english_phone(client: FlaskClient) -> Phone:
     handset.send("1")
     handset.redial()
     return handset
+
+
+# --- outbox and agency API (tests/outbox, tests/api) ---------------------------------------------------------
+
+
+@pytest.fixture
+def at_server() -> Iterator[object]:
+    """A local AT-compatible SMS API (tests/at_server.py), reached through the real SDK."""
+    from tests.at_server import ATServer
+
+    server = ATServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def outbox_config() -> object:
+    from outbox.config import OutboxConfig
+
+    return OutboxConfig(batch_size=50, send_rate=100_000, lease_s=30, sweep_interval_s=1, max_attempts=4)
+
+
+@pytest.fixture
+def provider(at_server: object, outbox_config: object) -> object:
+    """The real SDK pointed at ``at_server``, configured for jobs run in this process."""
+    from outbox.config import configure
+    from outbox.provider import AfricasTalkingProvider
+
+    p = AfricasTalkingProvider("testuser", "test-key", api_url=at_server.url, timeout=(1.0, 2.0))  # type: ignore[attr-defined]
+    configure(p, outbox_config)  # type: ignore[arg-type]
+    return p
+
+
+@pytest.fixture
+def drain(redis: Redis, provider: object) -> object:
+    """Run every queued outbox job in-process, emergency first, until the queues are empty."""
+    from rq import Queue, SimpleWorker
+
+    from outbox.queues import PRIORITIES
+
+    def run() -> None:
+        SimpleWorker([Queue(name, connection=redis) for name in PRIORITIES], connection=redis).work(burst=True)
+
+    return run

@@ -1,0 +1,54 @@
+"""``POST /api/v1/alerts/cap``: a CAP 1.2 alert in, broadcasts out (see :mod:`outbox.cap`)."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Response, current_app, jsonify, request
+
+from outbox import cap
+from outbox.errors import BroadcastError, CapError
+
+from . import bp
+from .auth import current_agency, require_scope
+from .broadcasts import as_api_error
+from .errors import ApiError
+from .idempotency import idempotent
+
+_COUNTRY = re.compile(r"^[A-Za-z]{2,3}$")
+
+
+def _countries() -> list[str] | None:
+    raw = request.args.get("countries")
+    if raw is None:
+        return None
+    codes = [c.strip() for c in raw.split(",") if c.strip()]
+    if not codes or not all(_COUNTRY.match(c) for c in codes):
+        raise ApiError(400, "invalid", "must be comma-separated ISO 3166-1 codes, e.g. KE,UG", field="countries")
+    try:
+        return [cap.country_code(c) for c in codes]
+    except CapError as exc:
+        raise ApiError(400, "invalid", str(exc), field="countries") from None
+
+
+@bp.post("/alerts/cap")
+@require_scope("cap")
+@idempotent
+def post_cap() -> tuple[Response, int]:
+    body = request.get_data(cache=True)
+    if len(body) > cap.MAX_CAP_BYTES:
+        raise ApiError(413, "too_large", f"A CAP alert may be at most {cap.MAX_CAP_BYTES // 1024} KB.")
+    countries = _countries()
+    try:
+        alert = cap.parse(body)
+    except CapError as exc:
+        status = 400 if "XML" in str(exc) or "root element" in str(exc) else 422
+        raise ApiError(status, "invalid_cap", str(exc)) from None
+    try:
+        ids = cap.submit(current_app.extensions["gateway"].redis, current_agency(), alert, countries,
+                         current_app.extensions["outbox"])
+    except CapError as exc:
+        raise ApiError(422, "invalid_cap", str(exc)) from None
+    except BroadcastError as exc:
+        raise as_api_error(exc) from None
+    return jsonify(broadcasts=ids), 202

@@ -1,0 +1,43 @@
+"""JSON errors for the agency API: ``{"error": {"code": "...", "message": "..."}}`` with a fitting status."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+API_PREFIX = "/api/v1"
+
+
+class ApiError(Exception):
+    """Raise from a view to answer with a JSON error. ``field`` (if any) is named in the message."""
+
+    def __init__(self, status: int, code: str, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = f"{field}: {message}" if field else message
+        self.field = field
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> tuple[Response, int]:
+    body: dict[str, str] = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    return jsonify(error=body), status
+
+
+def _api_error(exc: ApiError) -> tuple[Response, int]:
+    return error_response(exc.status, exc.code, exc.message, exc.field)
+
+
+def _http_error(exc: HTTPException) -> Response | tuple[Response, int] | HTTPException:
+    """Werkzeug's own errors (404, 405, 413, a malformed body) as JSON under /api/v1, untouched elsewhere."""
+    if not request.path.startswith(API_PREFIX):
+        return exc
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return error_response(exc.code or 500, code, exc.description or exc.name or "Error.")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(HTTPException, _http_error)

@@ -1,0 +1,44 @@
+"""``/api/v1/subscribers``: bulk import and counts."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, jsonify, request
+
+from outbox import subscribers
+
+from . import bp
+from .auth import require_scope
+from .errors import ApiError
+from .idempotency import idempotent
+from .validation import json_body
+
+MAX_IMPORT = 10_000
+
+
+@bp.post("/subscribers")
+@require_scope("subscribers")
+@idempotent
+def import_subscribers() -> Response:
+    rows = json_body().get("subscribers")
+    if not isinstance(rows, list):
+        raise ApiError(422, "invalid", "must be a list of subscribers", field="subscribers")
+    if len(rows) > MAX_IMPORT:
+        raise ApiError(413, "too_large", f"at most {MAX_IMPORT} per call", field="subscribers")
+    result = subscribers.import_many(current_app.extensions["gateway"].redis, rows, source="api")
+    return jsonify(imported=result.imported, rejected=result.rejected)
+
+
+@bp.get("/subscribers/count")
+@require_scope("subscribers")
+def count_subscribers() -> Response:
+    country = (request.args.get("country") or "").strip().upper() or None
+    language = (request.args.get("language") or "").strip().lower() or None
+    topic = (request.args.get("topic") or "").strip().lower() or None
+    if country is not None and (len(country) != 2 or not country.isalpha()):
+        raise ApiError(400, "invalid", "must be an ISO 3166-1 alpha-2 code", field="country")
+    if language is not None and not (2 <= len(language) <= 3 and language.isalpha()):
+        raise ApiError(400, "invalid", "must be a 2- or 3-letter code", field="language")
+    if topic is not None and topic not in subscribers.TOPICS:
+        raise ApiError(400, "invalid", f"must be one of {', '.join(subscribers.TOPICS)}", field="topic")
+    n = subscribers.count(current_app.extensions["gateway"].redis, country=country, language=language, topic=topic)
+    return jsonify(count=n)

@@ -1,0 +1,24 @@
+"""The outbox built from the gateway's Settings: its config and its SMS provider (for workers)."""
+
+from __future__ import annotations
+
+from outbox.config import OutboxConfig
+from outbox.estimate import load_prices
+from outbox.provider import AfricasTalkingProvider, ConsoleProvider, Provider
+
+from .config import Settings
+
+
+def outbox_config(settings: Settings) -> OutboxConfig:
+    """Raises ValueError when the price table file is unusable."""
+    prices = load_prices(settings.sms_price_table) if settings.sms_price_table else {"default": 0.01}
+    return OutboxConfig(batch_size=settings.sms_batch_size, send_rate=settings.sms_send_rate,
+                        lease_s=settings.sms_lease_s, account=settings.at_username or "console",
+                        prices=prices, currency=settings.sms_currency)
+
+
+def build_provider(settings: Settings) -> Provider:
+    if settings.sms_provider == "africastalking" and settings.at_username and settings.at_api_key:
+        return AfricasTalkingProvider(settings.at_username, settings.at_api_key, sender_id=settings.at_sender_id,
+                                      api_url=settings.at_api_url)
+    return ConsoleProvider()

@@ -1,0 +1,112 @@
+"""Alerts by SMS: subscribe for the country the caller is in (or another from a short list) by topic, in the
+caller's language; list and cancel; read the latest alerts sent to that country.
+
+The subscriber store is the outbox's (:mod:`outbox.subscribers`): the one broadcasts are sent to, so a USSD
+subscription and an SMS ``JOIN`` are one record.
+"""
+
+from __future__ import annotations
+
+from menus.engine import Call, Choice, Reply
+from menus.model import Target
+
+from .context import country_name, host_of, origin_of, screen_text, services
+
+TOPICS = ("safety", "health", "weather", "work")
+#: Countries offered under "another country", after the caller's own two: where most callers work or come from.
+SHORT_LIST = ("AE", "SA", "QA", "KW", "OM", "LB", "JO", "KE", "PH", "BD")
+_COUNTRY_VAR = "alert_country"
+_LIST_LEN = 8
+
+
+def _subscribers():  # the outbox owns the store; imported late so the menus load without it
+    from outbox import subscribers
+
+    return subscribers
+
+
+def pick_here(call: Call) -> Reply:
+    """``alerts.here``: alerts for the country the caller is in."""
+    call.vars[_COUNTRY_VAR] = host_of(call) or origin_of(call) or ""
+    return Reply(goto="alerts.topics")
+
+
+def countries(call: Call) -> Reply:
+    """``alerts.countries``: a short list of countries."""
+    seen: list[str] = []
+    for code in (host_of(call), origin_of(call), *SHORT_LIST):
+        if code and code not in seen:
+            seen.append(code)
+    lang = call.caller.lang
+    choices = [Choice(country_name(c, lang), Target(action="alerts.pick", params={"country": c}))
+               for c in seen[:_LIST_LEN]]
+    return Reply(text=call.t("alerts.countries.title"), choices=choices)
+
+
+def pick(call: Call) -> Reply:
+    """``alerts.pick`` (``params: {country}``)."""
+    call.vars[_COUNTRY_VAR] = call.params.get("country", "")
+    return Reply(goto="alerts.topics")
+
+
+def topics(call: Call) -> Reply:
+    """``alerts.topics``: which topic, for the country picked."""
+    country = call.vars.get(_COUNTRY_VAR) or host_of(call) or ""
+    choices = [Choice(call.t(f"alerts.topic.{t}"), Target(action="alerts.subscribe", params={"topic": t}))
+               for t in TOPICS]
+    choices.append(Choice(call.t("alerts.topic.all"), Target(action="alerts.subscribe", params={"topic": "all"})))
+    return Reply(text=call.t("alerts.topics.title", country=country_name(country, call.caller.lang)),
+                 choices=choices)
+
+
+def subscribe(call: Call) -> Reply:
+    """``alerts.subscribe`` (``params: {topic}``)."""
+    country = call.vars.get(_COUNTRY_VAR) or host_of(call)
+    if not country:
+        return Reply(text=call.t("alerts.no_country"), end=True)
+    topic = call.params.get("topic", "all")
+    chosen = frozenset(TOPICS) if topic == "all" else frozenset({topic} & set(TOPICS)) or frozenset(TOPICS)
+    _subscribers().subscribe(services(call).redis, call.caller.phone, country=country, language=call.caller.lang,
+                             topics=chosen, source="ussd")
+    call.vars.pop(_COUNTRY_VAR, None)
+    label = call.t(f"alerts.topic.{topic}") if topic in (*TOPICS, "all") else call.t("alerts.topic.all")
+    return Reply(text=call.t("alerts.subscribed", topic=label, country=country_name(country, call.caller.lang)),
+                 end=True)
+
+
+def mine(call: Call) -> Reply:
+    """``alerts.mine``: the caller's subscriptions, each country cancellable."""
+    record = _subscribers().get(services(call).redis, call.caller.phone)
+    if record is None or record.opted_out or not record.countries:
+        return Reply(text=call.t("alerts.mine.none"))
+    lang = call.caller.lang
+    names = ", ".join(country_name(c, lang) for c in sorted(record.countries))
+    topic_names = ", ".join(call.t(f"alerts.topic.{t}") for t in TOPICS if t in record.topics)
+    choices = [Choice(call.t("alerts.cancel.country", country=country_name(c, lang)),
+                      Target(action="alerts.cancel", params={"country": c})) for c in sorted(record.countries)]
+    choices.append(Choice(call.t("alerts.cancel.all"), Target(action="alerts.cancel", params={"country": "*"})))
+    return Reply(text=call.t("alerts.mine.title", countries=names, topics=topic_names or "-"), choices=choices)
+
+
+def cancel(call: Call) -> Reply:
+    """``alerts.cancel`` (``params: {country}``, ``*`` for all)."""
+    country = call.params.get("country", "*")
+    _subscribers().unsubscribe(services(call).redis, call.caller.phone, country=None if country == "*" else country)
+    return Reply(text=call.t("alerts.cancelled"), end=True)
+
+
+def latest(call: Call) -> Reply:
+    """``alerts.latest``: the latest alerts sent to the country the caller is in, newest first."""
+    from outbox.broadcasts import latest_for_country
+
+    country = host_of(call) or ""
+    lang = call.caller.lang
+    sent = latest_for_country(services(call).redis, country, limit=5) if country else []
+    name = country_name(country, lang)
+    if not sent:
+        return Reply(text=call.t("alerts.latest.none", country=name))
+    lines = []
+    for alert in sent:
+        text = alert.texts.get(lang) or next(iter(alert.texts.values()), "")
+        lines.append(f"{alert.sent_at:%d/%m} {screen_text(text)}")
+    return Reply(text=call.t("alerts.latest.title", country=name), lines=lines)

@@ -1,0 +1,82 @@
+"""What every handler needs to know about the call: the stores, the caller's pseudonym, where they are and where
+they are from, and text helpers that keep dynamic text (country names, amounts) inside a USSD page's alphabet.
+
+The services object is the gateway's :class:`gateway.services.Services`; handlers only read its attributes
+(``redis``, ``settings``, ``pepper``, ``balance``), so this package never imports ``gateway``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency, format_decimal
+
+from menus.engine import Call
+from menus.gsm import is_gsm7, to_gsm_lookalikes
+from sessions.identity import caller_key
+
+from .geo import country_for_network, home_country
+
+# Bidi marks Babel puts around Arabic numbers: invisible on a smartphone, junk boxes on many feature phones.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u061c\u2066\u2067\u2068\u2069"), None)
+_SPACES = {ord("\u00a0"): " ", ord("\u202f"): " "}
+
+
+def services(call: Call) -> Any:
+    return call.caller.services
+
+
+def pseudonym(call: Call) -> str:
+    """The caller's pseudonym (32 hex characters): what every per-caller key is built from."""
+    return caller_key(call.caller.phone, services(call).pepper())
+
+
+def host_of(call: Call) -> str | None:
+    """The country the caller is in now: the MCC, else (simulator, unknown network) the number's country."""
+    return country_for_network(call.caller.network_code) or home_country(call.caller.phone)
+
+
+def origin_of(call: Call) -> str | None:
+    """The caller's home country, from the number."""
+    return home_country(call.caller.phone)
+
+
+def screen_text(text: str) -> str:
+    """Dynamic text made fit for a screen or an SMS: no bidi marks, plain spaces, and GSM-7 look-alikes when that
+    keeps the whole text GSM-7 (one accent would otherwise halve the page)."""
+    text = text.translate(_INVISIBLE).translate(_SPACES)
+    folded = to_gsm_lookalikes(text)
+    return folded if is_gsm7(folded) else text
+
+
+@lru_cache(maxsize=4096)
+def country_name(code: str | None, lang: str) -> str:
+    """A country's name in ``lang`` (Babel/CLDR), e.g. ``KE`` in Swahili: ``Kenya``; the code itself if unknown."""
+    if not code:
+        return "?"
+    try:
+        name = Locale.parse(lang).territories.get(code)
+    except (UnknownLocaleError, ValueError):
+        name = None
+    return screen_text(name or code)
+
+
+def money(amount: float, currency: str, lang: str) -> str:
+    """An amount in the caller's locale (``KES12,345.50``, ``12 345,50 KES``)."""
+    try:
+        text = format_currency(amount, currency, locale=lang)
+    except (UnknownLocaleError, ValueError):
+        text = format_currency(amount, currency, locale="en")
+    return screen_text(text)
+
+
+def number(value: float, lang: str, digits: int = 2) -> str:
+    """A plain decimal in the caller's locale (``1.97`` / ``1,97``)."""
+    pattern = "#,##0." + "0" * digits if digits else "#,##0"
+    try:
+        text = format_decimal(value, format=pattern, locale=lang)
+    except (UnknownLocaleError, ValueError):
+        text = format_decimal(value, format=pattern, locale="en")
+    return screen_text(text)

@@ -1,0 +1,114 @@
+"""Emergency help: the numbers of the country the caller is in (from the MCC), their own country's missions there
+(from the number), international organisations' offices, the numbers by SMS, and a call-back request.
+
+Every list comes from the cached directory (:mod:`handlers.directory`): a screen costs dict lookups. Entries
+not yet verified at their source carry a ``*`` and the screen says what it means; a mission with no known
+number is shown with its city and "number not known yet", never as if it could be dialled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from menus.engine import Call, Effect, Reply
+from outbox.phones import mask
+
+from . import casework
+from .context import country_name, host_of, origin_of, pseudonym, services
+from .directory import Contact, emergency_contacts, home_contacts, international_offices
+from .keys import help_sms_count_key
+
+#: Call-back topics offered on the screen (``help.callback.<topic>`` keys).
+CALLBACK_TOPICS = ("danger", "work", "documents", "health", "other")
+_MARK = "*"
+
+
+def _line(call: Call, contact: Contact, *, with_city: bool = False) -> str:
+    label = call.t(f"help.kind.{contact.kind}")
+    if with_city and contact.city:
+        label = f"{label}, {contact.city}"
+    number = contact.phone if contact.phone else call.t("help.no_number")
+    mark = "" if contact.verified or not contact.phone else _MARK
+    return f"{label}: {number}{mark}"
+
+
+def _lines(call: Call, contacts: Iterable[Contact], *, with_city: bool = False) -> list[str]:
+    out = [_line(call, c, with_city=with_city) for c in contacts]
+    if any(line.endswith(_MARK) for line in out):
+        out.append(call.t("help.unverified"))
+    return out
+
+
+def emergency(call: Call) -> Reply:
+    """``help.emergency``: police, ambulance, fire and hotlines of the country the caller is in."""
+    host = host_of(call)
+    contacts = emergency_contacts(host) if host else []
+    name = country_name(host, call.caller.lang)
+    if not contacts:
+        return Reply(text=call.t("help.none", country=name))
+    return Reply(text=call.t("help.emergency.title", country=name), lines=_lines(call, contacts))
+
+
+def embassy(call: Call) -> Reply:
+    """``help.embassy``: the caller's own country's embassy or consulate here, and its helplines at home."""
+    host, origin = host_of(call), origin_of(call)
+    contacts = home_contacts(origin, host) if origin and host else []
+    name = country_name(origin, call.caller.lang)
+    if not contacts:
+        return Reply(text=call.t("help.embassy.none", country=name))
+    return Reply(text=call.t("help.embassy.title", country=name), lines=_lines(call, contacts, with_city=True))
+
+
+def offices(call: Call) -> Reply:
+    """``help.offices``: international organisations' offices (IOM...) in the country the caller is in."""
+    host = host_of(call)
+    contacts = international_offices(host) if host else []
+    name = country_name(host, call.caller.lang)
+    if not contacts:
+        return Reply(text=call.t("help.offices.none", country=name))
+    return Reply(text=call.t("help.offices.title", country=name), lines=_lines(call, contacts, with_city=True))
+
+
+def sms_text(call: Call) -> str:
+    """The SMS "send me these numbers": dialable entries only, international form where known."""
+    host, origin = host_of(call), origin_of(call)
+    parts = [call.t("help.sms.title", country=country_name(host, call.caller.lang))]
+    contacts = [*(emergency_contacts(host) if host else []), *(home_contacts(origin, host) if origin and host else [])]
+    for contact in contacts:
+        if contact.phone:
+            mark = "" if contact.verified else _MARK
+            parts.append(f"{call.t(f'help.kind.{contact.kind}')} {contact.e164 or contact.phone}{mark}")
+    return "\n".join(parts)
+
+
+def send_sms(call: Call) -> Reply:
+    """``help.sms``: queue the numbers as one SMS, at most ``HELP_SMS_PER_DAY`` a day per number."""
+    svc = services(call)
+    day = datetime.now(tz=UTC).strftime("%Y%m%d")
+    key = help_sms_count_key(pseudonym(call), day)
+    pipe = svc.redis.pipeline(transaction=True)
+    pipe.incr(key)
+    pipe.expire(key, 2 * 24 * 3600)
+    count, _ = pipe.execute()
+    if count > svc.settings.help_sms_per_day:
+        return Reply(text=call.t("help.sms.limit"), end=True)
+    effect = Effect("sms", {"text": sms_text(call), "priority": "emergency",
+                            "dedupe": f"help-{call.caller.session_id}"})
+    return Reply(text=call.t("help.sms.queued"), end=True, effects=[effect])
+
+
+def callback(call: Call) -> Reply:
+    """``help.callback`` (``params: {topic}``): a ticket in the agency queue; the caller gets its reference."""
+    topic = call.params.get("topic", "other")
+    if topic not in CALLBACK_TOPICS:
+        topic = "other"
+    svc = services(call)
+    ref = casework.upsert(
+        svc.redis, casework.CALLBACK, call.caller.session_id,
+        {"topic": topic, "language": call.caller.lang, "host_country": host_of(call) or "",
+         "home_country": origin_of(call) or "", "phone_masked": mask(call.caller.phone), "status": "open"},
+        ttl=svc.settings.report_retention_days * 86400,
+        contact=call.caller.phone, contact_ttl=svc.settings.callback_contact_ttl,
+    )
+    return Reply(text=call.t("help.callback.done", ref=ref), end=True)

@@ -1,0 +1,59 @@
+"""Every Redis key the handlers write, built in one place (STYLE §6.1).
+
+Keys about one caller carry the caller's pseudonym (:func:`sessions.identity.caller_key`), never the number, in a
+``{…}`` hash tag so that, on Redis Cluster, one caller's keys share a slot. Casework (tickets, reports) is keyed by
+its reference code.
+"""
+
+from __future__ import annotations
+
+PIN_PREFIX = "pin:"
+MONEY_PREFIX = "money:"
+HELP_PREFIX = "help:"
+CASE_PREFIX = "case:"
+
+
+# -- money ------------------------------------------------------------------------------------------------------
+
+def account_key(caller: str) -> str:
+    """Hash: the caller's linked account (provider, account reference, PIN salt and hash)."""
+    return f"{MONEY_PREFIX}{{{caller}}}:account"
+
+
+def pin_failures_key(caller: str) -> str:
+    """Counter of wrong PINs in the current window."""
+    return f"{PIN_PREFIX}{{{caller}}}:failures"
+
+
+def pin_lock_key(caller: str) -> str:
+    """Present (with a TTL) while the caller is locked out."""
+    return f"{PIN_PREFIX}{{{caller}}}:locked"
+
+
+# -- help -------------------------------------------------------------------------------------------------------
+
+def help_sms_count_key(caller: str, day: str) -> str:
+    """Counter of "send me these numbers" SMS for one caller on one UTC day (``YYYYMMDD``)."""
+    return f"{HELP_PREFIX}{{{caller}}}:sms:{day}"
+
+
+# -- casework: call-back tickets and reports ------------------------------------------------------------------
+
+def case_key(kind: str, ref: str) -> str:
+    """Hash: one ticket (``kind`` ``callback``) or report (``report``)."""
+    return f"{CASE_PREFIX}{kind}:{ref}"
+
+
+def case_contact_key(kind: str, ref: str) -> str:
+    """The full number a call-back needs, kept apart from the ticket and only for a short while."""
+    return f"{CASE_PREFIX}{kind}:{ref}:contact"
+
+
+def case_index_key(kind: str) -> str:
+    """Sorted set of references by creation time (newest last)."""
+    return f"{CASE_PREFIX}{kind}:index"
+
+
+def case_session_key(kind: str, session_id: str) -> str:
+    """The reference a USSD session already created, so a repeated step never makes a second case."""
+    return f"{CASE_PREFIX}{kind}:session:{session_id}"

@@ -1,0 +1,101 @@
+"""Money screens: the balance behind a PIN, and the cost of sending 200 USD home.
+
+Balance: ``money.balance`` checks there is an account and no lockout, then shows the PIN screen (a ``secret``
+input in money.yaml); ``money.check_pin`` gets the PIN as its input and nowhere else keeps it. A right PIN reads
+the balance under the deadline; a late provider turns into a ``balance_sms`` effect (a job, after the session is
+saved) and the caller is told the balance comes by SMS.
+
+Costs: the caller's corridor is home (number) <- host (MCC), priced from the dated corridors file; demo figures
+say so on screen.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from menus.engine import Call, Effect, Reply
+from menus.model import InputSpec, Target
+
+from .context import country_name, host_of, money, number, origin_of, pseudonym, services
+from .corridors import cheapest, load_corridors
+from .remittance import accounts, pins
+from .remittance.providers import ProviderError
+
+log = logging.getLogger(__name__)
+
+PIN_SPEC = InputSpec(target=Target(action="money.check_pin"), pattern=r"\d{4}", error="money.pin.format",
+                     max_length=4, secret=True)
+_PROVIDER_KEYS = {
+    "Digital money transfer operator": "money.provider.digital",
+    "Mobile wallet": "money.provider.wallet",
+    "Exchange house": "money.provider.exchange",
+    "Money transfer operator (agent)": "money.provider.agent",
+    "Bank": "money.provider.bank",
+}
+
+
+def _locked(call: Call, seconds: int) -> Reply:
+    return Reply(text=call.t("money.pin.locked", minutes=max(1, math.ceil(seconds / 60))), end=True)
+
+
+def balance(call: Call) -> Reply:
+    """``money.balance``: the gate in front of the PIN screen."""
+    svc = services(call)
+    caller = pseudonym(call)
+    if accounts.get(svc.redis, caller) is None:
+        return Reply(text=call.t("money.no_account"), end=True)
+    state = pins.lockout(svc.redis, caller)
+    if state.locked:
+        return _locked(call, state.seconds_left)
+    return Reply(goto="money.pin")
+
+
+def check_pin(call: Call) -> Reply:
+    """``money.check_pin``: the PIN is ``call.input``; it is checked and dropped."""
+    svc = services(call)
+    caller = pseudonym(call)
+    account = accounts.get(svc.redis, caller)
+    if account is None:
+        return Reply(text=call.t("money.no_account"), end=True)
+    state = pins.lockout(svc.redis, caller)
+    if state.locked:
+        return _locked(call, state.seconds_left)
+    if not pins.matches(call.input or "", account.salt, account.pin_hash):
+        left = pins.record_failure(svc.redis, caller)
+        if left == 0:
+            return _locked(call, pins.LOCK_S)
+        return Reply(text=call.t("money.pin.wrong", tries=left), expect=PIN_SPEC)
+    pins.record_success(svc.redis, caller)
+    reader = svc.balance
+    try:
+        result = reader.submit(account.account).result(timeout=reader.deadline_s)
+    except FutureTimeout:
+        effect = Effect("balance_sms", {"caller": caller, "lang": call.caller.lang, "provider": reader.spec})
+        return Reply(text=call.t("money.balance.by_sms"), end=True, effects=[effect])
+    except ProviderError as exc:
+        log.warning("Balance provider failed: %s", exc)
+        return Reply(text=call.t("money.balance.failed"), end=True)
+    amount = money(float(result.amount), result.currency, call.caller.lang)
+    return Reply(text=call.t("money.balance.show", amount=amount), end=True)
+
+
+def costs(call: Call) -> Reply:
+    """``money.costs``: the three cheapest ways to send 200 USD along the caller's corridor."""
+    host, origin = host_of(call), origin_of(call)
+    lang = call.caller.lang
+    table = load_corridors()
+    quotes = cheapest(origin, host, amount_usd=table.quoted_amount_usd, limit=3) if origin and host else []
+    if not quotes:
+        return Reply(text=call.t("money.costs.none", home=country_name(origin, lang), host=country_name(host, lang)))
+    header = call.t("money.costs.title", amount=money(table.quoted_amount_usd, "USD", lang),
+                    home=country_name(origin, lang), host=country_name(host, lang))
+    date = table.as_of.isoformat()
+    lines = [call.t("money.costs.demo", date=date) if table.demo else call.t("money.costs.source", date=date)]
+    for n, quote in enumerate(quotes, start=1):
+        option = quote.option
+        label = call.t(_PROVIDER_KEYS.get(option.provider, "money.provider.other"))
+        lines.append(call.t("money.costs.line", n=n, provider=label, total=money(quote.total_cost_usd, "USD", lang),
+                            fee=money(option.fee_usd, "USD", lang), margin=number(option.fx_margin_pct, lang)))
+    return Reply(text=header, lines=lines)

@@ -1,0 +1,58 @@
+"""Reporting abuse, unpaid wages or trafficking: category, optional free text, a reference, an SMS only if asked.
+
+Discretion rules this module keeps:
+
+* the free text reaches :func:`write` as ``call.input`` and goes straight into the case store; it never enters
+  the session (``call.vars``), a screen, an effect or a log;
+* a report is anonymous by default: it keeps the number masked, and a confirmation SMS is sent only when the
+  caller picks it on a screen that says why we ask (an SMS stays in an inbox others may read); the SMS names the
+  reference only;
+* reports expire after ``REPORT_RETENTION_DAYS`` and are read only through the agency API's ``reports`` scope.
+"""
+
+from __future__ import annotations
+
+from menus.engine import Call, Effect, Reply
+from outbox.phones import mask
+
+from . import casework
+from .context import host_of, origin_of, services
+
+CATEGORIES = ("abuse", "wages", "trafficking", "other")
+_CATEGORY_VAR = "report_cat"
+
+
+def _save(call: Call, **fields: str) -> str:
+    svc = services(call)
+    category = call.vars.get(_CATEGORY_VAR, "other")
+    base = {"category": category if category in CATEGORIES else "other", "language": call.caller.lang,
+            "host_country": host_of(call) or "", "home_country": origin_of(call) or "",
+            "phone_masked": mask(call.caller.phone), "status": "new"}
+    return casework.upsert(svc.redis, casework.REPORT, call.caller.session_id, {**base, **fields},
+                           ttl=svc.settings.report_retention_days * 86400)
+
+
+def category(call: Call) -> Reply:
+    """``report.category`` (``params: {category}``): remember the category (a fixed word, not free text)."""
+    chosen = call.params.get("category", "other")
+    call.vars[_CATEGORY_VAR] = chosen if chosen in CATEGORIES else "other"
+    return Reply(goto="report.details")
+
+
+def write(call: Call) -> Reply:
+    """``report.write``: the free text goes into the report and nowhere else."""
+    text = (call.input or "").strip()[: casework.MAX_TEXT]
+    _save(call, text=text)
+    return Reply(goto="report.sms")
+
+
+def submit(call: Call) -> Reply:
+    """``report.submit`` (``params: {sms: yes|no}``): file the report and show its reference."""
+    wants_sms = call.params.get("sms") == "yes"
+    ref = _save(call, sms_confirmation="yes" if wants_sms else "no")
+    call.vars.pop(_CATEGORY_VAR, None)
+    effects = []
+    if wants_sms:
+        effects.append(Effect("sms", {"text": call.t("report.sms.text", ref=ref), "priority": "normal",
+                                      "dedupe": f"report-{call.caller.session_id}"}))
+    return Reply(text=call.t("report.done", ref=ref), end=True, effects=effects)

@@ -1,0 +1,283 @@
+"""Broadcasts: accept, resolve the audience, report, cancel; and the latest alerts per country for USSD.
+
+Creating a broadcast resolves its audience at once inside Redis (a ``SUNIONSTORE`` of audience sets minus the
+opt-out set, per subscriber language), so the answer can say how many recipients there are and what it will cost.
+Cutting the audience into batches and sending them happens in jobs (:mod:`outbox.jobs`); this module never calls
+the provider.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from redis import Redis
+
+from . import keys, queues
+from .config import BROADCAST_TTL_S, OutboxConfig
+from .errors import BroadcastError, InvalidNumber, NotFound
+from .estimate import fit_text, language_estimate, price_per_segment
+from .ledger import TERMINAL, Ledger, drain_resolved
+from .phones import normalise, region_of
+from .subscribers import TOPICS, language_of, matching_sets
+
+#: An explicit audience is for short lists; larger ones are subscribers (imported, then a filter).
+MAX_PHONES = 10_000
+#: Longest text per language: ten GSM-7 segments.
+MAX_TEXT_CHARS = 1530
+#: Latest broadcasts kept per country for the USSD screen.
+COUNTRY_HISTORY = 20
+_LANG = re.compile(r"^[a-z]{2,3}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+COUNT_FIELDS = ("recipients", "queued", "sent", "delivered", "failed", "opted_out")
+
+
+@dataclass(frozen=True)
+class SentAlert:
+    sent_at: datetime
+    texts: dict[str, str]
+
+
+@dataclass(frozen=True)
+class BroadcastRequest:
+    """A validated broadcast. Build with :func:`parse_request` (the API) or directly (CAP)."""
+
+    message: dict[str, str]
+    priority: str = "normal"
+    countries: tuple[str, ...] | None = None
+    languages: tuple[str, ...] | None = None
+    topics: tuple[str, ...] | None = None
+    phones: tuple[str, ...] | None = None
+    send_at: datetime | None = None
+    expires_at: datetime | None = None
+    lookalikes: bool = False
+    public: bool = True
+    source: str = "api"
+
+
+def _codes(value: Any, field: str, pattern: re.Pattern[str], transform: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise BroadcastError("must be a non-empty list of codes", field=field)
+    codes = tuple(dict.fromkeys(transform(v.strip()) for v in value))
+    bad = [c for c in codes if not pattern.match(c)]
+    if bad:
+        raise BroadcastError(f"{bad[0]!r} is not a valid code", field=field)
+    return codes
+
+
+def parse_request(body: Mapping[str, Any], *, send_at: datetime | None,
+                  expires_at: datetime | None) -> BroadcastRequest:
+    """Check an API body; raises BroadcastError naming the field."""
+    message = body.get("message")
+    if not isinstance(message, dict) or not message:
+        raise BroadcastError('must be an object of texts by language, e.g. {"en": "..."}', field="message")
+    for lang, text in message.items():
+        if not isinstance(lang, str) or not _LANG.match(lang):
+            raise BroadcastError(f"{str(lang)[:10]!r} is not a 2- or 3-letter language code", field="message")
+        if not isinstance(text, str) or not text.strip():
+            raise BroadcastError("must be a non-empty string", field=f"message.{lang}")
+        if len(text) > MAX_TEXT_CHARS:
+            raise BroadcastError(f"is longer than {MAX_TEXT_CHARS} characters", field=f"message.{lang}")
+    priority = body.get("priority", "normal")
+    if priority not in queues.PRIORITIES:
+        raise BroadcastError("must be 'emergency' or 'normal'", field="priority")
+    audience = body.get("audience")
+    if not isinstance(audience, dict):
+        raise BroadcastError('must be an object: {"countries", "languages", "topics"} or {"phones"}', field="audience")
+    lookalikes = body.get("replace_lookalikes", body.get("gsm_lookalikes", False))
+    if not isinstance(lookalikes, bool):
+        raise BroadcastError("must be true or false", field="replace_lookalikes")
+    request = BroadcastRequest(message=dict(message), priority=priority, send_at=send_at, expires_at=expires_at,
+                               lookalikes=lookalikes)
+    if "phones" in audience:
+        phones = audience["phones"]
+        if not isinstance(phones, list) or not phones:
+            raise BroadcastError("must be a non-empty list of phone numbers", field="audience.phones")
+        if len(phones) > MAX_PHONES:
+            raise BroadcastError(f"holds more than {MAX_PHONES} numbers; import them as subscribers",
+                                 field="audience.phones", code="too_large")
+        normalised = []
+        for i, raw in enumerate(phones):
+            try:
+                normalised.append(normalise(raw if isinstance(raw, str) else ""))
+            except InvalidNumber as exc:
+                raise BroadcastError(str(exc), field=f"audience.phones[{i}]") from None
+        return replace(request, phones=tuple(dict.fromkeys(normalised)))
+    topics = _codes(audience.get("topics"), "audience.topics", re.compile("|".join(TOPICS)), str.lower)
+    if topics and any(t not in TOPICS for t in topics):
+        raise BroadcastError(f"topics are {', '.join(TOPICS)}", field="audience.topics")
+    return replace(request, countries=_codes(audience.get("countries"), "audience.countries", _COUNTRY, str.upper),
+                    languages=_codes(audience.get("languages"), "audience.languages", _LANG, str.lower),
+                    topics=topics)
+
+
+def create(connection: Redis, agency: str, request: BroadcastRequest, config: OutboxConfig) -> dict[str, Any]:
+    """Accept a broadcast: resolve its audience, record it, and queue its fan-out. Returns its view."""
+    now = time.time()
+    if request.expires_at is not None:
+        if request.expires_at.timestamp() <= now:
+            raise BroadcastError("is already past", field="expires_at", code="expired")
+        if request.send_at is not None and request.expires_at <= request.send_at:
+            raise BroadcastError("must be after send_at", field="expires_at")
+    broadcast_id = secrets.token_hex(8)
+    first = next(iter(request.message))
+    if request.phones is not None:
+        per_language, opted_out, countries = _resolve_phones(connection, broadcast_id, request.phones, first)
+    else:
+        per_language, opted_out = _resolve_filter(connection, broadcast_id, request)
+        countries = list(request.countries or [])
+
+    texts = {lang: fit_text(request.message.get(lang) or request.message[first], lookalikes=request.lookalikes)
+             for lang in per_language}
+    by_text_language: dict[str, int] = dict.fromkeys(request.message, 0)
+    for lang, n in per_language.items():
+        by_text_language[lang if lang in request.message else first] += n
+    estimate = {lang: language_estimate(fit_text(text, lookalikes=request.lookalikes), by_text_language[lang])
+                for lang, text in request.message.items()}
+    price = price_per_segment(config.prices, countries)
+    cost = round(sum(e["recipients"] * e["segments"] * price for e in estimate.values()), 4)  # type: ignore[operator]
+    recipients = sum(per_language.values())
+    send_at = request.send_at.timestamp() if request.send_at else now
+    meta = {
+        "id": broadcast_id, "agency": agency, "priority": request.priority, "source": request.source,
+        "status": "scheduled" if send_at > now else "sending", "created_at": repr(now), "send_at": repr(send_at),
+        "expires_at": repr(request.expires_at.timestamp()) if request.expires_at else "",
+        "langs": ",".join(per_language), "message": json.dumps(request.message, ensure_ascii=False),
+        "estimate": json.dumps(estimate), "cost": json.dumps({"amount": cost, "currency": config.currency}),
+        "recipients": recipients, "queued": recipients, "sent": 0, "delivered": 0, "failed": 0,
+        "opted_out": opted_out, "nbatches": 0, "settled": 0, "fanout": "0", "public": "1" if request.public else "0",
+        **{f"text:{lang}": text for lang, text in texts.items()},
+    }
+    pipe = connection.pipeline(transaction=True)
+    pipe.hset(keys.broadcast(broadcast_id), mapping=meta)
+    pipe.expire(keys.broadcast(broadcast_id), BROADCAST_TTL_S)
+    pipe.zadd(keys.active_broadcasts(), {broadcast_id: send_at})
+    pipe.execute()
+    pipe = connection.pipeline(transaction=False)
+    pipe.zadd(keys.agency_broadcasts(agency), {broadcast_id: now})
+    if request.public:
+        for country in countries:
+            pipe.zadd(keys.country_alerts(country), {broadcast_id: send_at})
+            pipe.zremrangebyrank(keys.country_alerts(country), 0, -COUNTRY_HISTORY - 1)
+    pipe.execute()
+    queues.enqueue_fanout(connection, broadcast_id, request.priority, 0)
+    return view(connection, broadcast_id, agency)
+
+
+def _resolve_filter(connection: Redis, broadcast_id: str, request: BroadcastRequest) -> tuple[dict[str, int], int]:
+    languages = request.languages
+    if languages is None:
+        languages = tuple(sorted(v.decode() for v in connection.smembers(keys.known_languages())))
+    per_language: dict[str, int] = {}
+    opted_out = 0
+    for lang in languages:
+        sets = matching_sets(connection, request.countries, [lang], request.topics)
+        if not sets:
+            continue
+        target = keys.resolved(broadcast_id, lang)
+        pipe = connection.pipeline(transaction=True)
+        pipe.sunionstore(target, sets)
+        pipe.sdiffstore(target, [target, keys.optout_set()])
+        matched, kept = pipe.execute()
+        opted_out += int(matched) - int(kept)
+        if kept:
+            per_language[lang] = int(kept)
+    return per_language, opted_out
+
+
+def _resolve_phones(connection: Redis, broadcast_id: str, phones: Sequence[str],
+                    first: str) -> tuple[dict[str, int], int, list[str]]:
+    opted = connection.smismember(keys.optout_set(), list(phones))
+    kept = [p for p, o in zip(phones, opted, strict=True) if not o]
+    groups: dict[str, list[str]] = {}
+    for phone, lang in zip(kept, language_of(connection, kept), strict=True):
+        groups.setdefault(lang or first, []).append(phone)
+    pipe = connection.pipeline(transaction=False)
+    for lang, members in groups.items():
+        pipe.sadd(keys.resolved(broadcast_id, lang), *members)
+    pipe.execute()
+    countries = sorted({c for c in (region_of(p) for p in kept) if c})
+    return {lang: len(m) for lang, m in groups.items()}, len(phones) - len(kept), countries
+
+
+def _decode(raw: Mapping[bytes, bytes]) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in raw.items()}
+
+
+def _iso(epoch: str) -> str | None:
+    return datetime.fromtimestamp(float(epoch), UTC).isoformat() if epoch else None
+
+
+def view(connection: Redis, broadcast_id: str, agency: str | None = None) -> dict[str, Any]:
+    """The broadcast as the API shows it. Another agency's broadcast is :class:`NotFound`, like a missing one."""
+    if not re.fullmatch(r"[0-9a-f]{16}", broadcast_id or ""):
+        raise NotFound()
+    meta = _decode(connection.hgetall(keys.broadcast(broadcast_id)))
+    if not meta or (agency is not None and meta.get("agency") != agency):
+        raise NotFound()
+    now = time.time()
+    status = meta["status"]
+    if status not in TERMINAL and meta.get("expires_at") and now >= float(meta["expires_at"]):
+        status = Ledger(connection, broadcast_id).stop("expired", now)
+        drain_resolved(connection, broadcast_id, meta["langs"].split(",") if meta["langs"] else [])
+        meta = _decode(connection.hgetall(keys.broadcast(broadcast_id)))
+    if status == "scheduled" and now >= float(meta["send_at"]):
+        status = "sending"
+    counts = {name: max(0, int(meta.get(name, 0))) for name in COUNT_FIELDS}
+    rv: dict[str, Any] = {
+        "id": broadcast_id, "status": status, "priority": meta["priority"], "recipients": counts["recipients"],
+        "counts": counts, "estimate": json.loads(meta["estimate"]), "cost": json.loads(meta["cost"]),
+        "created_at": _iso(meta["created_at"]), "send_at": _iso(meta["send_at"]),
+        "expires_at": _iso(meta.get("expires_at", "")), "message": json.loads(meta["message"]),
+    }
+    if meta.get("reason"):
+        rv["reason"] = meta["reason"]
+    if meta.get("finished_at"):
+        rv["finished_at"] = _iso(meta["finished_at"])
+    return rv
+
+
+def list_for(connection: Redis, agency: str, *, offset: int = 0, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
+    """An agency's broadcasts, newest first, and how many it has in all."""
+    ids = [v.decode() for v in connection.zrevrange(keys.agency_broadcasts(agency), offset, offset + limit - 1)]
+    items = []
+    for broadcast_id in ids:
+        try:
+            items.append(view(connection, broadcast_id, agency))
+        except NotFound:  # expired record: drop it from the index
+            connection.zrem(keys.agency_broadcasts(agency), broadcast_id)
+    return items, int(connection.zcard(keys.agency_broadcasts(agency)))
+
+
+def cancel(connection: Redis, broadcast_id: str, agency: str | None) -> dict[str, Any]:
+    """Stop what is not yet handed to the provider; batches in flight finish. Cancelling twice is harmless."""
+    current = view(connection, broadcast_id, agency)
+    if current["status"] not in TERMINAL:
+        meta_langs = connection.hget(keys.broadcast(broadcast_id), "langs") or b""
+        Ledger(connection, broadcast_id).stop("cancelled", time.time())
+        drain_resolved(connection, broadcast_id, [lang for lang in meta_langs.decode().split(",") if lang])
+    return view(connection, broadcast_id, agency)
+
+
+def latest_for_country(connection: Redis, country: str, limit: int = 5) -> list[SentAlert]:
+    """The latest public broadcasts that went (or are going) to ``country``, newest first."""
+    now = time.time()
+    ids = connection.zrevrangebyscore(keys.country_alerts(country.upper()), now, "-inf", start=0, num=limit * 3)
+    alerts = []
+    for raw_id in ids:
+        fields = connection.hmget(keys.broadcast(raw_id.decode()), "status", "send_at", "message")
+        status, send_at, message = (f.decode() if f else None for f in fields)
+        if status not in ("sending", "done", "scheduled") or not send_at or not message:
+            continue
+        alerts.append(SentAlert(datetime.fromtimestamp(float(send_at), UTC), json.loads(message)))
+        if len(alerts) >= limit:
+            break
+    return alerts

@@ -1,0 +1,71 @@
+"""The outbox's settings and the process-wide runtime a worker's jobs use.
+
+The gateway builds an :class:`OutboxConfig` from its Settings and hands it, with a provider, to
+:func:`configure` once per worker process (``gateway worker``); tests do the same. RQ jobs run in that
+process and read it through :func:`runtime`. This holds no Redis client: jobs use their own job's connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .provider import Provider
+
+#: Recipients per provider request (AT documents no maximum; 500 keeps a request well under a second).
+DEFAULT_BATCH_SIZE = 500
+#: Recipients per second the provider account may take (AT publishes no limit; ask your account manager).
+DEFAULT_SEND_RATE = 1000
+#: How long a worker holds a batch before the sweeper may give it to another worker.
+DEFAULT_LEASE_S = 60
+#: How often each worker's sweeper looks for work to re-drive (due schedules, expired leases, lost jobs).
+DEFAULT_SWEEP_INTERVAL_S = 5
+#: Attempts of one batch on transient provider failures before its recipients count as failed.
+DEFAULT_MAX_ATTEMPTS = 8
+#: Back-off between attempts, doubling from the first, capped at the last.
+RETRY_BASE_S = 5
+RETRY_CAP_S = 300
+#: How long message ids are kept for delivery reports (AT retries reports for hours, not days).
+MESSAGE_TTL_S = 7 * 24 * 3600
+#: How long a finished broadcast's record stays readable.
+BROADCAST_TTL_S = 90 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class OutboxConfig:
+    batch_size: int = DEFAULT_BATCH_SIZE
+    send_rate: int = DEFAULT_SEND_RATE
+    lease_s: int = DEFAULT_LEASE_S
+    sweep_interval_s: int = DEFAULT_SWEEP_INTERVAL_S
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    #: Name of the provider account the token bucket is kept for.
+    account: str = "default"
+    #: Price of one SMS segment by ISO country code, with "default" for the rest.
+    prices: dict[str, float] = field(default_factory=lambda: {"default": 0.01})
+    currency: str = "USD"
+
+    def backoff(self, attempt: int) -> int:
+        return min(RETRY_CAP_S, RETRY_BASE_S * 2 ** max(0, attempt))
+
+
+@dataclass(frozen=True)
+class Runtime:
+    provider: Provider
+    config: OutboxConfig
+
+
+_runtime: Runtime | None = None
+
+
+def configure(provider: Provider, config: OutboxConfig) -> None:
+    """Set the provider and settings this process's jobs use (once per worker; again in tests)."""
+    global _runtime
+    _runtime = Runtime(provider, config)
+
+
+def runtime() -> Runtime:
+    if _runtime is None:
+        raise RuntimeError("The outbox is not configured in this process; call outbox.config.configure() first "
+                           "(gateway worker does).")
+    return _runtime

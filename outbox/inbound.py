@@ -1,0 +1,137 @@
+"""Inbound SMS keywords: STOP, START/JOIN and HELP, in every supported language, ahead of anything else.
+
+An inbound message is acted on once per AT message ``id`` (AT retries until it gets a 200). Confirmations are
+individual SMS through :func:`outbox.sms.queue_message`, at most :data:`CONFIRMATIONS_PER_DAY` per number, so a
+looping handset or a prank cannot make us spend money.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass
+
+from redis import Redis
+
+from menus.languages import default_language
+
+from . import keys, subscribers
+from .phones import InvalidNumber, normalise, region_of
+from .sms import queue_message
+
+#: Seen inbound ids are remembered this long (AT retries for up to 12 hours).
+SEEN_TTL_S = 24 * 3600
+CONFIRMATIONS_PER_DAY = 3
+
+#: Keyword → (action, language it is a word of). Matched on the first word, case- and accent-insensitively.
+KEYWORDS: dict[str, tuple[str, str]] = {
+    **{w: ("stop", "en") for w in ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT")},
+    **{w: ("stop", "fr") for w in ("ARRET", "ARRETER", "DESABONNER", "DESINSCRIRE")},
+    **{w: ("stop", "sw") for w in ("ACHA", "SITISHA", "SIMAMISHA")},
+    **{w: ("stop", "ar") for w in ("قف", "توقف", "إيقاف", "ايقاف", "الغاء", "إلغاء")},
+    **{w: ("stop", "tl") for w in ("TIGIL", "HINTO", "ITIGIL")},
+    **{w: ("start", "en") for w in ("START", "JOIN", "SUBSCRIBE", "UNSTOP", "YES")},
+    **{w: ("start", "fr") for w in ("DEBUT", "DEMARRER", "INSCRIRE", "REJOINDRE", "OUI")},
+    **{w: ("start", "sw") for w in ("ANZA", "JIUNGE", "NDIYO")},
+    **{w: ("start", "ar") for w in ("ابدأ", "ابدا", "اشتراك", "انضم")},
+    **{w: ("start", "tl") for w in ("SIMULA", "SUMALI", "OO")},
+    **{w: ("help", "en") for w in ("HELP", "INFO")},
+    **{w: ("help", "fr") for w in ("AIDE",)},
+    **{w: ("help", "sw") for w in ("MSAADA", "SAIDIA")},
+    **{w: ("help", "ar") for w in ("مساعدة", "مساعده")},
+    **{w: ("help", "tl") for w in ("TULONG",)},
+}
+
+CONFIRMATIONS: dict[str, dict[str, str]] = {
+    "stop": {
+        "en": "You will receive no more alerts. Send START to subscribe again.",
+        "fr": "Vous ne recevrez plus d'alertes. Envoyez DEBUT pour vous reabonner.",
+        "sw": "Hutapokea tena arifa. Tuma ANZA kujiunga tena.",
+        "ar": "لن تصلك تنبيهات بعد الآن. أرسل ابدأ للاشتراك مجددا.",
+        "tl": "Hindi ka na makakatanggap ng alerto. Ipadala ang SIMULA para muling sumali.",
+    },
+    "start": {
+        "en": "You are subscribed to alerts. Send STOP to stop them.",
+        "fr": "Vous etes abonne aux alertes. Envoyez ARRET pour les arreter.",
+        "sw": "Umejiunga na arifa. Tuma ACHA kusitisha.",
+        "ar": "أنت مشترك في التنبيهات. أرسل قف لإيقافها.",
+        "tl": "Naka-subscribe ka na sa mga alerto. Ipadala ang TIGIL para itigil.",
+    },
+    "help": {
+        "en": "Alerts for migrants. JOIN <country> <language> to subscribe, STOP to stop. Dial our USSD code for help.",
+        "fr": "Alertes pour migrants. DEBUT <pays> <langue> pour s'abonner, ARRET pour arreter.",
+        "sw": "Arifa kwa wahamiaji. JIUNGE <nchi> <lugha> kujiunga, ACHA kusitisha.",
+        "ar": "تنبيهات للمهاجرين. أرسل انضم <البلد> <اللغة> للاشتراك، قف للإيقاف.",
+        "tl": "Mga alerto para sa migrante. SUMALI <bansa> <wika> para sumali, TIGIL para itigil.",
+    },
+}
+SUPPORTED = tuple(CONFIRMATIONS["stop"])
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    action: str  # stop, start, join, help, ignored, duplicate
+
+
+def _fold(word: str) -> str:
+    decomposed = unicodedata.normalize("NFD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
+
+
+def parse(text: str) -> tuple[str, str, list[str]] | None:
+    """(action, keyword language, remaining words) for a keyword message, else None."""
+    words = (text or "").strip().split()
+    if not words:
+        return None
+    found = KEYWORDS.get(_fold(words[0])) or KEYWORDS.get(words[0])
+    return (found[0], found[1], words[1:]) if found else None
+
+
+def handle(connection: Redis, *, sender: str, text: str, inbound_id: str) -> InboundResult:
+    """Act on one inbound SMS; a repeated ``inbound_id`` does nothing."""
+    if inbound_id and not connection.set(keys.inbound_seen(inbound_id[:128]), "1", nx=True, ex=SEEN_TTL_S):
+        return InboundResult("duplicate")
+    try:
+        return _act(connection, sender, text)
+    except BaseException:
+        if inbound_id:
+            connection.delete(keys.inbound_seen(inbound_id[:128]))
+        raise
+
+
+def _act(connection: Redis, sender: str, text: str) -> InboundResult:
+    try:
+        phone = normalise(sender)
+    except InvalidNumber:
+        return InboundResult("ignored")
+    parsed = parse(text)
+    if parsed is None:
+        return InboundResult("ignored")
+    action, word_lang, rest = parsed
+    existing = subscribers.get(connection, phone)
+    language = existing.language if existing and existing.language in SUPPORTED else word_lang
+    if action == "stop":
+        subscribers.opt_out(connection, phone)
+    elif action == "start":
+        subscribers.opt_in(connection, phone)
+        country = rest[0].upper() if rest and len(rest[0]) == 2 and rest[0].isalpha() else None
+        lang = rest[1].lower() if len(rest) > 1 and rest[1].lower() in SUPPORTED else None
+        if country or lang or existing is None:
+            country = country or (sorted(existing.countries)[0] if existing and existing.countries else None) \
+                or region_of(phone) or "ZZ"
+            language = lang or (existing.language if existing else default_language(region_of(phone), SUPPORTED))
+            subscribers.subscribe(connection, phone, country=country, language=language,
+                                  topics=subscribers.TOPICS, source="sms")
+            action = "join"
+    _confirm(connection, phone, CONFIRMATIONS["start" if action == "join" else action][language])
+    return InboundResult(action)
+
+
+def _confirm(connection: Redis, phone: str, text: str) -> None:
+    bucket = keys.confirm_limit(hashlib.sha256(phone.encode()).hexdigest()[:32])
+    pipe = connection.pipeline(transaction=True)
+    pipe.set(bucket, 0, nx=True, ex=24 * 3600)
+    pipe.incr(bucket)
+    sent_today = pipe.execute()[1]
+    if sent_today <= CONFIRMATIONS_PER_DAY:
+        queue_message(connection, phone, text, priority="normal")

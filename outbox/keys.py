@@ -1,0 +1,128 @@
+"""Every Redis key the outbox writes, built in one place.
+
+Hash tags keep what one Lua script or pipeline touches in one Redis Cluster slot:
+
+* ``bc:{<id>}:…``: one broadcast (record, ledger, batches, resolved audience);
+* ``{aud}:…``: subscribers and their index (records, audience sets, opt-outs) — one slot, so an audience is a single
+  ``SUNIONSTORE``; a million subscribers' index fits one node comfortably;
+* ``sms:msg:{<message id>}``: one provider message id, for delivery reports;
+* single keys (``apikey:<hash>``, ``idem:…``) need no tag.
+"""
+
+from __future__ import annotations
+
+AUDIENCE_TAG = "{aud}"
+
+
+# --- subscribers (all in the {aud} slot) -----------------------------------------------------------------
+def subscriber(phone: str) -> str:
+    """A subscriber's record (a hash), in the index's slot so a subscription changes in one script."""
+    return f"{AUDIENCE_TAG}:sub:{phone}"
+
+
+def audience_set(country: str, language: str, topic: str) -> str:
+    """Phones subscribed to ``topic`` in ``country`` with ``language`` (opted-out ones included)."""
+    return f"{AUDIENCE_TAG}:c:{country}:l:{language}:t:{topic}"
+
+
+def optout_set() -> str:
+    return f"{AUDIENCE_TAG}:optout"
+
+
+def all_subscribers() -> str:
+    return f"{AUDIENCE_TAG}:all"
+
+
+def known_countries() -> str:
+    return f"{AUDIENCE_TAG}:countries"
+
+
+def known_languages() -> str:
+    return f"{AUDIENCE_TAG}:languages"
+
+
+def resolved(broadcast_id: str, language: str) -> str:
+    """A broadcast's resolved audience of one language, not yet put into batches (in the index's slot, as it
+    is computed there with one ``SUNIONSTORE``)."""
+    return f"{AUDIENCE_TAG}:resolved:{broadcast_id}:{language}"
+
+
+def fanout_stage(broadcast_id: str) -> str:
+    """The chunk taken from a resolved audience and not yet written as a batch (crash recovery of the fan-out)."""
+    return f"{AUDIENCE_TAG}:stage:{broadcast_id}"
+
+
+# --- broadcasts --------------------------------------------------------------------------------------------
+def broadcast(broadcast_id: str) -> str:
+    """The broadcast record: a hash with status, counts, texts and settings."""
+    return f"bc:{{{broadcast_id}}}"
+
+
+def ledger(broadcast_id: str) -> str:
+    """Batch number → state (see :mod:`outbox.ledger`)."""
+    return f"bc:{{{broadcast_id}}}:ledger"
+
+
+def batch(broadcast_id: str, number: int) -> str:
+    """One batch's recipients: a hash ``{l: language, n: count, p: "phone,phone,…"}``."""
+    return f"bc:{{{broadcast_id}}}:b:{number}"
+
+
+def reasons(broadcast_id: str) -> str:
+    """Per-recipient failure reasons → count (no numbers)."""
+    return f"bc:{{{broadcast_id}}}:reasons"
+
+
+def active_broadcasts() -> str:
+    """Sorted set: broadcasts with work left, scored by when they are next due (the sweeper's agenda)."""
+    return "bc:active"
+
+
+def agency_broadcasts(agency: str) -> str:
+    return f"agency:{{{agency}}}:broadcasts"
+
+
+def country_alerts(country: str) -> str:
+    """Broadcasts sent to a country, newest last, for the USSD "latest alerts" screen."""
+    return f"alerts:country:{country}"
+
+
+def cap_alert(identifier_hash: str) -> str:
+    """A CAP alert (by sender, identifier and sent) → the broadcast ids it made."""
+    return f"cap:{identifier_hash}"
+
+
+# --- messages, delivery reports, inbound ---------------------------------------------------------------------
+def message(message_id: str) -> str:
+    """Provider message id → ``"<broadcast id>|<status>"`` for delivery-report reconciliation."""
+    return f"sms:msg:{{{message_id}}}"
+
+
+def single_dedupe(dedupe_key: str) -> str:
+    return f"sms:dedupe:{dedupe_key}"
+
+
+def inbound_seen(inbound_id: str) -> str:
+    return f"sms:in:{inbound_id}"
+
+
+def confirm_limit(phone_hash: str) -> str:
+    return f"sms:confirm:{phone_hash}"
+
+
+def throttle(account: str) -> str:
+    """The provider account's token bucket."""
+    return f"throttle:{{{account}}}"
+
+
+def sweep_lock() -> str:
+    return "bc:sweeper"
+
+
+# --- agency API --------------------------------------------------------------------------------------------
+def api_key(key_hash: str) -> str:
+    return f"apikey:{key_hash}"
+
+
+def idempotency(agency: str, key: str) -> str:
+    return f"idem:{{{agency}}}:{key}"

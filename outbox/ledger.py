@@ -1,0 +1,252 @@
+"""The broadcast ledger: every batch's state, changed only by Lua scripts, so no recipient is lost or counted twice.
+
+A broadcast's recipients are cut into immutable batches (``bc:{id}:b:<n>``). The ledger hash ``bc:{id}:ledger``
+holds one state per batch:
+
+* ``p<a>:<t>``: pending, attempt ``a``, not before epoch ``t`` (0: as soon as the broadcast is due);
+* ``f<a>:<t>``: in flight with attempt ``a``; the lease runs out at epoch ``t``;
+* ``s``: handed to the provider and counted; ``x``: settled without sending (cancelled, expired, given up).
+
+A job claims ``p<a>`` → ``f<a>`` (only for its own attempt, so a duplicate or stale job does nothing), sends,
+then completes ``f<a>`` → ``s`` and moves the counts in the same script. A worker killed between claim and
+complete leaves ``f<a>`` behind; after the lease the sweeper turns it into ``p<a+1>`` and enqueues a new job, so
+that batch, and only that batch, may reach the provider twice. Redis restarted from its AOF keeps the ledger.
+All keys of one broadcast share the hash tag ``{id}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from redis import Redis
+
+from . import keys
+
+TERMINAL = ("done", "cancelled", "expired", "failed")
+
+# Shared Lua: settle batch n (state 'x' or 's'), fix the queued count, and finish the broadcast when every batch
+# is settled after the fan-out. Expects locals meta, ledger, bprefix, active, bid, now.
+_SETTLE = """
+local function settle(n, state, skipped)
+  local bkey = bprefix .. n
+  local size = tonumber(redis.call('HGET', bkey, 'n') or '0')
+  redis.call('HSET', ledger, n, state)
+  redis.call('HINCRBY', meta, 'queued', 0 - size)
+  redis.call('HINCRBY', meta, 'settled', 1)
+  redis.call('DEL', bkey)
+  return size
+end
+local function finish_if_settled()
+  local f = redis.call('HMGET', meta, 'fanout', 'settled', 'nbatches', 'status')
+  if f[1] == '1' and tonumber(f[2] or '0') >= tonumber(f[3] or '0') then
+    if f[4] == 'scheduled' or f[4] == 'sending' then redis.call('HSET', meta, 'status', 'done') end
+    redis.call('HSET', meta, 'finished_at', now)
+    redis.call('ZREM', active, bid)
+    return 1
+  end
+  return 0
+end
+local function stop_all(status, reason)
+  local st = redis.call('HGET', meta, 'status')
+  if st == 'done' or st == 'cancelled' or st == 'expired' or st == 'failed' then return st end
+  redis.call('HSET', meta, 'status', status)
+  if reason ~= '' then redis.call('HSET', meta, 'reason', reason) end
+  local all = redis.call('HGETALL', ledger)
+  for i = 1, #all, 2 do
+    if string.sub(all[i + 1], 1, 1) == 'p' then settle(all[i], 'x') end
+  end
+  finish_if_settled()
+  return status
+end
+"""
+
+_PRELUDE = """
+local meta, ledger, active = KEYS[1], KEYS[2], KEYS[3]
+local bid, bprefix, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+""" + _SETTLE
+
+# ARGV[4..]: n, attempt, lease seconds. Returns {'ok', lang, phones, text} or {reason}.
+CLAIM = _PRELUDE + """
+local n, attempt, lease = ARGV[4], ARGV[5], tonumber(ARGV[6])
+local cur = redis.call('HGET', ledger, n)
+if not cur then return {'gone'} end
+local a, nb = string.match(cur, '^p(%d+):([%d.]+)$')
+if a ~= attempt then return {'stale'} end
+if tonumber(nb) > now then return {'early'} end
+local f = redis.call('HMGET', meta, 'status', 'send_at', 'expires_at')
+if f[1] == 'cancelled' or f[1] == 'expired' or f[1] == 'failed' or f[1] == 'done' then
+  settle(n, 'x'); finish_if_settled(); return {f[1]}
+end
+if f[3] and f[3] ~= '' and now >= tonumber(f[3]) then stop_all('expired', ''); return {'expired'} end
+if now < tonumber(f[2] or '0') then return {'early'} end
+if f[1] == 'scheduled' then redis.call('HSET', meta, 'status', 'sending') end
+redis.call('HSET', ledger, n, 'f' .. attempt .. ':' .. (now + lease))
+local b = redis.call('HMGET', bprefix .. n, 'l', 'p')
+return {'ok', b[1], b[2], redis.call('HGET', meta, 'text:' .. b[1])}
+"""
+
+# ARGV[4..]: n, attempt, sent, failed, opted out, then reason/count pairs. A completion is accepted while the
+# batch is still this attempt's or waiting for a re-drive that has not started (which then finds it sent).
+COMPLETE = _PRELUDE + """
+local n, attempt = ARGV[4], ARGV[5]
+local cur = redis.call('HGET', ledger, n)
+if not cur then return 0 end
+local a = string.match(cur, '^f(%d+):')
+if a ~= attempt and string.sub(cur, 1, 1) ~= 'p' then return 0 end
+local sent, failed, opted = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+settle(n, 's')
+redis.call('HINCRBY', meta, 'sent', sent)
+redis.call('HINCRBY', meta, 'failed', failed)
+redis.call('HINCRBY', meta, 'opted_out', opted)
+redis.call('HINCRBY', meta, 'recipients', 0 - opted)
+for i = 9, #ARGV, 2 do redis.call('HINCRBY', KEYS[4], ARGV[i], tonumber(ARGV[i + 1])) end
+finish_if_settled()
+return 1
+"""
+
+# ARGV[4..]: n, attempt, next state ('' to give up), reason. A transient failure: try again later, or give up
+# and count the batch's recipients as failed.
+RELEASE = _PRELUDE + """
+local n, attempt, nxt, reason = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local cur = redis.call('HGET', ledger, n)
+if not cur then return 0 end
+local a = string.match(cur, '^[fp](%d+):')
+if a ~= attempt then return 0 end
+if nxt ~= '' then redis.call('HSET', ledger, n, nxt); return 1 end
+local size = settle(n, 'x')
+redis.call('HINCRBY', meta, 'failed', size)
+redis.call('HINCRBY', KEYS[4], reason, size)
+finish_if_settled()
+return 2
+"""
+
+# ARGV[4..]: n, expected state, new state. The sweeper's compare-and-set for re-drives.
+REDRIVE = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
+# ARGV[4..]: status, reason. Cancel, expire or fail: every batch not yet handed to the provider is settled.
+STOP = _PRELUDE + """
+return stop_all(ARGV[4], ARGV[5])
+"""
+
+# ARGV[4..]: sequence, language, phones csv, count. Write one batch once (a re-run after a crash finds
+# nbatches already past the sequence and does nothing); returns -1, dropping the chunk, once the broadcast
+# has stopped.
+COMMIT = _PRELUDE + """
+local seq, lang, phones, count = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+if tonumber(redis.call('HGET', meta, 'nbatches') or '0') ~= tonumber(seq) then return 0 end
+local st = redis.call('HGET', meta, 'status')
+if st == 'done' or st == 'cancelled' or st == 'expired' or st == 'failed' then
+  redis.call('HINCRBY', meta, 'queued', 0 - tonumber(count))
+  return -1
+end
+redis.call('HSET', bprefix .. seq, 'l', lang, 'n', count, 'p', phones)
+redis.call('HSET', ledger, seq, 'p0:0')
+redis.call('HINCRBY', meta, 'nbatches', 1)
+return 1
+"""
+
+# Mark the fan-out complete and finish at once if nothing is left (an empty audience).
+FANOUT_DONE = _PRELUDE + """
+redis.call('HSET', meta, 'fanout', '1')
+return finish_if_settled()
+"""
+
+# KEYS: resolved set, stage. ARGV: count, sequence, language. The chunk already staged (after a crash), or a
+# new one popped from the resolved audience and staged in the same step; nil when the audience is drained.
+STAGE = """
+local staged = redis.call('GET', KEYS[2])
+if staged then return staged end
+local members = redis.call('SPOP', KEYS[1], tonumber(ARGV[1]))
+if #members == 0 then return false end
+local value = ARGV[2] .. '|' .. ARGV[3] .. '|' .. #members .. '|' .. table.concat(members, ',')
+redis.call('SET', KEYS[2], value)
+return value
+"""
+
+
+@dataclass(frozen=True)
+class Claim:
+    outcome: str
+    language: str = ""
+    phones: tuple[str, ...] = ()
+    text: str = ""
+
+
+class Ledger:
+    """The scripts bound to one broadcast's keys."""
+
+    def __init__(self, connection: Redis, broadcast_id: str) -> None:
+        self.connection = connection
+        self.id = broadcast_id
+        self._keys = [keys.broadcast(broadcast_id), keys.ledger(broadcast_id), keys.active_broadcasts(),
+                      keys.reasons(broadcast_id)]
+        self._prefix = keys.batch(broadcast_id, 0)[:-1]
+
+    def _run(self, source: str, now: float, *args: Any, client: Any = None) -> Any:
+        script = self.connection.register_script(source)
+        return script(keys=self._keys, args=[self.id, self._prefix, repr(now), *args], client=client)
+
+    def claim(self, number: int, attempt: int, now: float, lease_s: int) -> Claim:
+        rv = self._run(CLAIM, now, number, attempt, lease_s)
+        outcome = rv[0].decode()
+        if outcome != "ok":
+            return Claim(outcome)
+        phones = tuple(rv[2].decode().split(",")) if rv[2] else ()
+        return Claim("ok", rv[1].decode(), phones, rv[3].decode() if rv[3] else "")
+
+    def complete(self, number: int, attempt: int, now: float, *, sent: int, failed: int, opted_out: int,
+                 reasons: Mapping[str, int]) -> bool:
+        pairs = [x for name, n in reasons.items() for x in (name, n)]
+        return bool(self._run(COMPLETE, now, number, attempt, sent, failed, opted_out, *pairs))
+
+    def release(self, number: int, attempt: int, now: float, *, retry_at: float | None, reason: str) -> int:
+        nxt = f"p{attempt + 1}:{retry_at!r}" if retry_at is not None else ""
+        return int(self._run(RELEASE, now, number, attempt, nxt, reason))
+
+    def redrive(self, number: int, expected: str, new: str) -> bool:
+        return bool(self.connection.register_script(REDRIVE)(keys=[keys.ledger(self.id)],
+                                                             args=[number, expected, new]))
+
+    def stop(self, status: str, now: float, reason: str = "") -> str:
+        rv = self._run(STOP, now, status, reason)
+        return rv.decode() if isinstance(rv, bytes) else str(rv)
+
+    def commit(self, seq: int, language: str, phones: str, count: int, now: float) -> int:
+        return int(self._run(COMMIT, now, seq, language, phones, count))
+
+    def fanout_done(self, now: float) -> bool:
+        return bool(self._run(FANOUT_DONE, now))
+
+    def stage(self, language: str, seq: int, count: int) -> tuple[int, str, int, str] | None:
+        rv = self.connection.register_script(STAGE)(
+            keys=[keys.resolved(self.id, language), keys.fanout_stage(self.id)], args=[count, seq, language])
+        if rv is None:
+            return None
+        seq_s, lang, n, phones = rv.decode().split("|", 3)
+        return int(seq_s), lang, int(n), phones
+
+    def states(self) -> dict[int, str]:
+        return {int(k): v.decode() for k, v in self.connection.hgetall(keys.ledger(self.id)).items()}
+
+
+# KEYS: a resolved audience set. Drop what is left of it and say how many that was.
+DRAIN = """
+local n = redis.call('SCARD', KEYS[1])
+redis.call('DEL', KEYS[1])
+return n
+"""
+
+
+def drain_resolved(connection: Redis, broadcast_id: str, languages: list[str]) -> None:
+    """Drop the not-yet-batched part of a stopped broadcast's audience, and take it off the queued count."""
+    script = connection.register_script(DRAIN)
+    dropped = sum(int(script(keys=[keys.resolved(broadcast_id, lang)])) for lang in languages)
+    connection.delete(keys.fanout_stage(broadcast_id))
+    if dropped:
+        connection.hincrby(keys.broadcast(broadcast_id), "queued", -dropped)

@@ -1,0 +1,247 @@
+"""The subscriber store, shared by the agency API, inbound SMS keywords and the USSD alerts menu.
+
+A subscriber is a hash ``{aud}:sub:<E.164>`` (language, countries, topics, consent time, source) and a member of
+one audience set per (country, language, topic). Opt-outs live in one set ``{aud}:optout``, the single truth
+for "do not send", which also covers numbers that never subscribed (an explicit-phones broadcast skips them).
+An audience is then a ``SUNIONSTORE`` of a few sets minus the opt-out set: no scan of subscribers in Python.
+Every change to one subscriber is one Lua script, so a concurrent USSD and API change cannot leave a record
+and its index disagreeing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from redis import Redis
+
+from . import keys
+from .phones import normalise
+
+TOPICS = ("safety", "health", "weather", "work")
+#: Sources that count as the person asking for alerts themselves: only these lift an earlier opt-out.
+OPT_IN_SOURCES = frozenset({"ussd", "sms"})
+#: Rows per pipeline round trip when importing.
+IMPORT_CHUNK = 2000
+
+# Merge a subscription into the record and the index. ARGV: phone, language, countries csv, topics csv,
+# consent time, source, clear opt-out (0/1), index prefix. Countries and topics are unions with what exists;
+# a new language moves every membership to the new language's sets.
+_SUBSCRIBE = """
+local rec = KEYS[1]
+local phone, lang, pfx = ARGV[1], ARGV[2], ARGV[8]
+local old = redis.call('HMGET', rec, 'l', 'c', 't')
+local function split(s, into) if s then for x in string.gmatch(s, '[^,]+') do into[x] = true end end return into end
+local function keys_of(set) local out = {} for k in pairs(set) do out[#out + 1] = k end table.sort(out) return out end
+local oc, ot = keys_of(split(old[2], {})), keys_of(split(old[3], {}))
+if old[1] and old[1] ~= lang then
+  for _, c in ipairs(oc) do for _, t in ipairs(ot) do
+    redis.call('SREM', pfx .. ':c:' .. c .. ':l:' .. old[1] .. ':t:' .. t, phone) end end
+end
+local cs = keys_of(split(ARGV[3], split(old[2], {})))
+local ts = keys_of(split(ARGV[4], split(old[3], {})))
+for _, c in ipairs(cs) do
+  redis.call('SADD', pfx .. ':countries', c)
+  for _, t in ipairs(ts) do redis.call('SADD', pfx .. ':c:' .. c .. ':l:' .. lang .. ':t:' .. t, phone) end
+end
+redis.call('SADD', pfx .. ':languages', lang)
+redis.call('SADD', pfx .. ':all', phone)
+redis.call('HSET', rec, 'l', lang, 'c', table.concat(cs, ','), 't', table.concat(ts, ','), 'at', ARGV[5], 's', ARGV[6])
+if ARGV[7] == '1' then redis.call('SREM', pfx .. ':optout', phone) end
+return 1
+"""
+
+# Remove memberships. ARGV: phone, country or '', topic or '', index prefix. Both empty: every subscription.
+# The record keeps countries × topics, so one (country, topic) pair leaves the index at once and the record
+# when the subscriber had only that country (the topic goes) or only that topic (the country goes).
+_UNSUBSCRIBE = """
+local rec = KEYS[1]
+local phone, only_c, only_t, pfx = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local old = redis.call('HMGET', rec, 'l', 'c', 't')
+if not old[1] then return 0 end
+local oc, ot = {}, {}
+for c in string.gmatch(old[2] or '', '[^,]+') do oc[#oc + 1] = c end
+for t in string.gmatch(old[3] or '', '[^,]+') do ot[#ot + 1] = t end
+for _, c in ipairs(oc) do for _, t in ipairs(ot) do
+  if (only_c == '' or only_c == c) and (only_t == '' or only_t == t) then
+    redis.call('SREM', pfx .. ':c:' .. c .. ':l:' .. old[1] .. ':t:' .. t, phone) end end end
+local drop_c, drop_t = only_c, only_t
+if only_c ~= '' and only_t ~= '' then
+  if #oc == 1 then drop_c = '' elseif #ot == 1 then drop_t = '' else return 1 end
+end
+local cs, ts = {}, {}
+for _, c in ipairs(oc) do if not (drop_c == c or (drop_c == '' and drop_t == '')) then cs[#cs + 1] = c end end
+for _, t in ipairs(ot) do if not (drop_t == t or (drop_c == '' and drop_t == '')) then ts[#ts + 1] = t end end
+if #cs == 0 or #ts == 0 then
+  for _, c in ipairs(cs) do for _, t in ipairs(ts) do
+    redis.call('SREM', pfx .. ':c:' .. c .. ':l:' .. old[1] .. ':t:' .. t, phone) end end
+  redis.call('DEL', rec)
+  redis.call('SREM', pfx .. ':all', phone)
+  return 2
+end
+redis.call('HSET', rec, 'c', table.concat(cs, ','), 't', table.concat(ts, ','))
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    phone: str
+    language: str
+    countries: frozenset[str]
+    topics: frozenset[str]
+    opted_out: bool
+    consent_at: datetime
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    imported: int
+    rejected: list[dict[str, Any]]
+
+
+def _check(country: str, language: str, topics: Iterable[str]) -> tuple[str, str, list[str]]:
+    country = (country or "").strip().upper()
+    language = (language or "").strip().lower()
+    if len(country) != 2 or not country.isalpha():
+        raise ValueError("country must be an ISO 3166-1 alpha-2 code such as 'KE'.")
+    if not 2 <= len(language) <= 3 or not language.isalpha():
+        raise ValueError("language must be a 2- or 3-letter code such as 'sw'.")
+    chosen = sorted(set(topics))
+    unknown = [t for t in chosen if t not in TOPICS]
+    if unknown or not chosen:
+        raise ValueError(f"topics must be a non-empty list from {', '.join(TOPICS)}.")
+    return country, language, chosen
+
+
+def subscribe(connection: Redis, phone: str, *, country: str, language: str, topics: Iterable[str],
+              source: str) -> Subscriber:
+    """Add ``country`` and ``topics`` to the subscriber's (a new one is created), in ``language``.
+
+    The consent time becomes now. An earlier opt-out is lifted only when ``source`` is the person's own request
+    (:data:`OPT_IN_SOURCES`): an agency importing a list cannot override a STOP.
+    """
+    country, language, chosen = _check(country, language, topics)
+    _script(connection, _SUBSCRIBE)(keys=[keys.subscriber(phone)], args=[
+        phone, language, country, ",".join(chosen), datetime.now(UTC).isoformat(), source,
+        "1" if source in OPT_IN_SOURCES else "0", keys.AUDIENCE_TAG,
+    ])
+    found = get(connection, phone)
+    assert found is not None  # just written
+    return found
+
+
+def unsubscribe(connection: Redis, phone: str, *, country: str | None = None,
+                topic: str | None = None) -> Subscriber | None:
+    """Remove one country, one topic, one pair, or (both None) every subscription; None when none is left."""
+    _script(connection, _UNSUBSCRIBE)(keys=[keys.subscriber(phone)], args=[
+        phone, (country or "").upper(), topic or "", keys.AUDIENCE_TAG,
+    ])
+    return get(connection, phone)
+
+
+def get(connection: Redis, phone: str) -> Subscriber | None:
+    pipe = connection.pipeline(transaction=False)
+    pipe.hgetall(keys.subscriber(phone))
+    pipe.sismember(keys.optout_set(), phone)
+    raw, opted = pipe.execute()
+    if not raw:
+        return None
+    f = {k.decode(): v.decode() for k, v in raw.items()}
+    return Subscriber(
+        phone=phone, language=f["l"], countries=frozenset(filter(None, f.get("c", "").split(","))),
+        topics=frozenset(filter(None, f.get("t", "").split(","))), opted_out=bool(opted),
+        consent_at=datetime.fromisoformat(f["at"]),
+    )
+
+
+def language_of(connection: Redis, phones: Sequence[str]) -> list[str | None]:
+    """Each phone's subscriber language (None for numbers that are not subscribers), in one round trip."""
+    pipe = connection.pipeline(transaction=False)
+    for phone in phones:
+        pipe.hget(keys.subscriber(phone), "l")
+    return [v.decode() if v else None for v in pipe.execute()]
+
+
+def opt_out(connection: Redis, phone: str) -> None:
+    """No broadcast reaches ``phone`` until :func:`opt_in` (subscribed or not)."""
+    connection.sadd(keys.optout_set(), phone)
+
+
+def opt_in(connection: Redis, phone: str) -> None:
+    connection.srem(keys.optout_set(), phone)
+
+
+def is_opted_out(connection: Redis, phone: str) -> bool:
+    return bool(connection.sismember(keys.optout_set(), phone))
+
+
+def import_many(connection: Redis, rows: Sequence[Any], *, source: str = "api") -> ImportResult:
+    """Import agency rows ``{"phone", "country", "language", "topics"}``; bad rows are rejected, not fatal.
+
+    A row without ``topics`` subscribes to every topic. Phones in national format are read with the row's
+    country. Rows go to Redis in pipelines of :data:`IMPORT_CHUNK`.
+    """
+    rejected: list[dict[str, Any]] = []
+    script = _script(connection, _SUBSCRIBE)
+    now = datetime.now(UTC).isoformat()
+    pipe = connection.pipeline(transaction=False)
+    imported = pending = 0
+    for index, row in enumerate(rows):
+        try:
+            if not isinstance(row, dict):
+                raise ValueError("each subscriber must be an object")
+            topics = row.get("topics")
+            if topics is None:
+                topics = TOPICS
+            if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+                raise ValueError("topics must be a list of strings")
+            country, language, chosen = _check(str(row.get("country") or ""), str(row.get("language") or ""), topics)
+            phone = normalise(str(row.get("phone") or ""), country)
+        except ValueError as exc:
+            rejected.append({"index": index, "reason": str(exc)})
+            continue
+        script(keys=[keys.subscriber(phone)], args=[
+            phone, language, country, ",".join(chosen), now, source, "1" if source in OPT_IN_SOURCES else "0",
+            keys.AUDIENCE_TAG,
+        ], client=pipe)
+        imported += 1
+        pending += 1
+        if pending >= IMPORT_CHUNK:
+            pipe.execute()
+            pending = 0
+    if pending:
+        pipe.execute()
+    return ImportResult(imported, rejected)
+
+
+def count(connection: Redis, *, country: str | None = None, language: str | None = None,
+          topic: str | None = None) -> int:
+    """Subscribers matching the filters (each None = any), opted-out ones excluded."""
+    sets = matching_sets(connection, [country] if country else None, [language] if language else None,
+                         [topic] if topic else None)
+    if not sets:
+        return 0
+    scratch = f"{keys.AUDIENCE_TAG}:count:{uuid.uuid4().hex}"
+    pipe = connection.pipeline(transaction=True)
+    pipe.sunionstore(scratch, sets)
+    pipe.sdiffstore(scratch, [scratch, keys.optout_set()])
+    pipe.delete(scratch)
+    return int(pipe.execute()[1])
+
+
+def matching_sets(connection: Redis, countries: Sequence[str] | None, languages: Sequence[str] | None,
+                  topics: Sequence[str] | None) -> list[str]:
+    """The audience sets whose union is everyone matching (None = any country, language or topic)."""
+    if countries is None:
+        countries = sorted(v.decode() for v in connection.smembers(keys.known_countries()))
+    if languages is None:
+        languages = sorted(v.decode() for v in connection.smembers(keys.known_languages()))
+    return [keys.audience_set(c, lang, t) for c in countries for lang in languages for t in (topics or TOPICS)]
+
+
+def _script(connection: Redis, source: str) -> Any:
+    return connection.register_script(source)

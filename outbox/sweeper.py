@@ -1,0 +1,119 @@
+"""The sweeper: the outbox's safety net, run every few seconds by every worker (one at a time, under a lock).
+
+For each broadcast that is due it: expires it once past ``expires_at``; restarts a fan-out whose job was lost;
+turns batches whose lease ran out (their worker died, or Redis restarted under it) back into pending with the
+next attempt and enqueues them; enqueues pending batches that have no live job (a scheduled broadcast that
+came due, a job lost with a Redis restart, a retry whose back-off is over). A broadcast therefore resumes
+within one lease plus one sweep of its worker and Redis being back.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis import Redis
+from rq.job import Job
+
+from . import keys, queues
+from .config import OutboxConfig
+from .ledger import TERMINAL, Ledger, drain_resolved
+
+log = logging.getLogger(__name__)
+_LIVE = {b"queued", b"scheduled", b"deferred"}
+_STATE = re.compile(r"^([pf])(\d+):([\d.]+)$")
+
+
+@dataclass
+class SweepReport:
+    broadcasts: int = 0
+    enqueued: int = 0
+    redriven: int = 0
+    expired: int = 0
+
+
+def sweep(connection: Redis, config: OutboxConfig, *, now: float | None = None, force: bool = False) -> SweepReport:
+    """One pass over the due broadcasts. ``force`` skips the lock that keeps concurrent workers from sweeping
+    at the same time (tests)."""
+    now = time.time() if now is None else now
+    report = SweepReport()
+    if not force and not connection.set(keys.sweep_lock(), "1", nx=True,
+                                        px=max(500, int(config.sweep_interval_s * 1000) - 200)):
+        return report
+    for raw in connection.zrangebyscore(keys.active_broadcasts(), "-inf", now):
+        report.broadcasts += 1
+        _sweep_one(connection, config, raw.decode(), now, report)
+    return report
+
+
+def _sweep_one(connection: Redis, config: OutboxConfig, broadcast_id: str, now: float, report: SweepReport) -> None:
+    meta_key = keys.broadcast(broadcast_id)
+    fields = connection.hmget(meta_key, "status", "fanout", "priority", "expires_at", "langs", "fanout_gen")
+    if fields[0] is None:
+        connection.zrem(keys.active_broadcasts(), broadcast_id)
+        return
+    status, fanout, priority, expires_at, langs, gen = (f.decode() if f else "" for f in fields)
+    ledger = Ledger(connection, broadcast_id)
+    if status not in TERMINAL and expires_at and now >= float(expires_at):
+        ledger.stop("expired", now)
+        drain_resolved(connection, broadcast_id, [lang for lang in langs.split(",") if lang])
+        report.expired += 1
+    fanning_out = bool(connection.exists(meta_key + ":fanout"))
+    if fanout != "1" and not fanning_out:
+        job_id = queues.fanout_job_id(broadcast_id, int(gen or 0))
+        if not _live(connection, [job_id], config, now)[0]:
+            next_gen = int(gen or 0) + 1
+            connection.hset(meta_key, "fanout_gen", next_gen)
+            queues.enqueue_fanout(connection, broadcast_id, priority, next_gen)
+            report.redriven += 1
+    states = ledger.states()
+    pending = []
+    for number, state in states.items():
+        match = _STATE.match(state)
+        if not match:
+            continue
+        kind, attempt, at = match.group(1), int(match.group(2)), float(match.group(3))
+        if kind == "f" and at < now:
+            if attempt + 1 >= config.max_attempts:
+                ledger.release(number, attempt, now, retry_at=None, reason="worker_lost")
+            elif ledger.redrive(number, state, f"p{attempt + 1}:0"):
+                queues.enqueue_batch_once(connection, broadcast_id, priority, number, attempt + 1)
+                report.redriven += 1
+        elif kind == "p" and at <= now and not fanning_out:
+            pending.append((number, attempt, state))
+    if not pending:
+        return
+    live = _live(connection, [queues.batch_job_id(broadcast_id, n, a) for n, a, _ in pending], config, now)
+    missing = []
+    for (number, attempt, state), alive in zip(pending, live, strict=True):
+        if alive is None:
+            missing.append((number, attempt))
+        elif alive is False and ledger.redrive(number, state, f"p{attempt + 1}:0"):
+            missing.append((number, attempt + 1))
+            report.redriven += 1
+    queues.enqueue_batches(connection, broadcast_id, priority, missing)
+    report.enqueued += len(missing)
+
+
+def _live(connection: Redis, job_ids: Sequence[str], config: OutboxConfig, now: float) -> list[bool | None]:
+    """Per job: True while queued or recently started, False when dead (failed, finished, started by a worker
+    that has been gone longer than a lease), None when no such job exists."""
+    pipe = connection.pipeline(transaction=False)
+    for job_id in job_ids:
+        pipe.hmget(Job.key_for(job_id), "status", "started_at")
+    out: list[bool | None] = []
+    for status, started_at in pipe.execute():
+        if status is None:
+            out.append(None)
+        elif status in _LIVE:
+            out.append(True)
+        elif status == b"started" and started_at:
+            started = datetime.fromisoformat(started_at.decode().replace("Z", "+00:00")).timestamp()
+            out.append(now - started < config.lease_s)
+        else:
+            out.append(False)
+    return out

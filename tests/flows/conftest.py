@@ -1,0 +1,44 @@
+"""Fixtures for the service flows: demo accounts seeded, callers in the four acceptance countries."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+from redis import Redis
+
+from gateway.demo import seed_accounts
+from tests.conftest import Phone
+
+#: (phone, network code) per acceptance caller: Kenya, the Philippines, a Kenyan roaming in the UAE, Bangladesh.
+CALLERS = {
+    "KE": ("+254711000001", "63902"),
+    "PH": ("+639171234567", "51502"),
+    "AE": ("+254711000002", "42402"),
+    "BD": ("+8801712345678", "47001"),
+}
+
+
+@pytest.fixture
+def accounts(redis: Redis) -> None:
+    list(seed_accounts(redis))
+
+
+def handset(client: FlaskClient, where: str, lang_option: str = "1") -> Phone:
+    """A caller of ``where`` who picked a language (``1`` English … ``5`` Tagalog) and stands on the welcome menu."""
+    number, network = CALLERS[where]
+    phone = Phone(client, phone=number, network=network)
+    body = phone.dial()
+    if "Kiswahili" not in body:  # a caller seen before: welcome menu (or a resume offer), then 5 Language
+        fresh(phone)
+        phone.send("5")
+    phone.send(lang_option)
+    phone.redial()
+    return phone
+
+
+def fresh(phone: Phone) -> str:
+    """Hang up and dial again, declining a resume offer: the welcome menu of a caller who knows their language."""
+    body = phone.redial()
+    if body.count("\n") == 2:  # the resume offer: title, continue, start again
+        body = phone.send("2")  # later sends extend this session's text, as a handset would
+    return body

@@ -1,0 +1,26 @@
+"""Helpers for flow tests: what the outbox queued, and running queued jobs in-process."""
+
+from __future__ import annotations
+
+from redis import Redis
+from rq import Queue, SimpleWorker
+
+QUEUES = ("emergency", "normal")
+
+
+def queued_jobs(redis: Redis) -> list:
+    jobs = []
+    for name in QUEUES:
+        jobs.extend(Queue(name, connection=redis).jobs)
+    return jobs
+
+
+def queued_args(redis: Redis) -> str:
+    """Every queued job's arguments, as one string to search."""
+    return "\n".join(f"{job.func_name} {job.args!r} {job.kwargs!r}" for job in queued_jobs(redis))
+
+
+def run_jobs(redis: Redis, *, only: str | None = None) -> None:
+    """Run queued jobs in this process (burst). ``only`` keeps the worker to one queue."""
+    names = [only] if only else list(QUEUES)
+    SimpleWorker([Queue(n, connection=redis) for n in names], connection=redis).work(burst=True)

@@ -1,0 +1,46 @@
+"""Alerts: subscribe here or elsewhere by topic, list and cancel, read the latest; one store with SMS JOIN."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from redis import Redis
+
+from outbox import subscribers
+from tests.flows.conftest import fresh, handset
+
+
+def test_subscribe_here_list_and_cancel(client: FlaskClient, redis: Redis) -> None:
+    phone = handset(client, "PH", lang_option="5")
+    body = phone.send("3", "1", "1")  # this country, safety
+    assert body.startswith("END ") and "Pilipinas" in body  # Tagalog
+    record = subscribers.get(redis, "+639171234567")
+    assert record is not None
+    assert record.countries == frozenset({"PH"}) and record.topics == frozenset({"safety"})
+    assert record.language == "tl"
+    fresh(phone)
+    body = phone.send("3", "2", "3", "5")  # another country: Saudi Arabia (third on the list), all topics
+    assert body.startswith("END ")
+    record = subscribers.get(redis, "+639171234567")
+    assert record.countries == frozenset({"PH", "SA"}) and record.topics == frozenset(subscribers.TOPICS)
+    fresh(phone)
+    mine = phone.send("3", "3")
+    assert "Pilipinas" in mine or "Philippines" in mine
+    assert phone.send("1").startswith("END ")  # stop the first country listed
+    assert subscribers.get(redis, "+639171234567").countries == frozenset({"SA"})
+    fresh(phone)
+    phone.send("3", "3")
+    phone.send("2")  # stop all
+    after = subscribers.get(redis, "+639171234567")
+    assert after is None or not after.countries
+
+
+def test_ussd_subscription_is_the_record_an_sms_join_updates(client: FlaskClient, redis: Redis) -> None:
+    subscribers.subscribe(redis, "+8801712345678", country="AE", language="en", topics=["work"], source="sms")
+    phone = handset(client, "BD")
+    body = phone.send("3", "3")
+    assert "United Arab Emirates" in body and "Work rights" in body
+
+
+def test_latest_alerts_when_none(client: FlaskClient) -> None:
+    phone = handset(client, "KE")
+    assert phone.send("3", "4").startswith("CON No alerts sent for Kenya lately.")

@@ -1,0 +1,72 @@
+"""Emergency help: numbers by MCC, embassy by number, SMS rate limit, call-back tickets."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flask.testing import FlaskClient
+from redis import Redis
+
+from gateway.app import create_app
+from handlers import casework
+from tests.flows.conftest import fresh, handset
+from tests.flows.helpers import queued_args, queued_jobs
+
+
+def test_roaming_caller_gets_host_numbers_and_home_embassy(client: FlaskClient) -> None:
+    phone = handset(client, "AE")  # a Kenyan SIM on a UAE network
+    assert "United Arab Emirates" in phone.send("1", "1")
+    body = phone.post()
+    assert "Police: 999" in body and "Ambulance: 998" in body
+    fresh(phone)
+    body = phone.send("1", "2")
+    assert body.startswith("CON Kenya embassy")
+    assert "Abu Dhabi" in body and "number not known yet" in body
+
+
+def test_unverified_numbers_carry_a_caution(client: FlaskClient) -> None:
+    phone = handset(client, "AE")
+    phone.send("1", "1")
+    pages = [phone.post()]
+    while "98 More" in pages[-1]:
+        pages.append(phone.send("98"))
+    text = "\n".join(pages)
+    assert "800 111*" in text
+    assert "* not yet checked" in text
+
+
+def test_help_sms_is_queued_once_and_rate_limited(client: FlaskClient, redis: Redis) -> None:
+    phone = handset(client, "KE")
+    body = phone.send("1", "4")
+    assert body.startswith("END ") and "SMS" in body
+    phone.post()  # AT repeats the request: answered from the replay cache, nothing queued again
+    assert len(queued_jobs(redis)) == 1
+    assert "999" in queued_args(redis)
+    fresh(phone)
+    assert phone.send("1", "4").startswith("END The numbers")  # second of the day: allowed (limit 2)
+    fresh(phone)
+    assert "already sent" in phone.send("1", "4")
+    assert len(queued_jobs(redis)) == 2
+
+
+def test_callback_creates_one_ticket_with_masked_number(client: FlaskClient, redis: Redis) -> None:
+    phone = handset(client, "PH", lang_option="5")  # Tagalog
+    body = phone.send("1", "5", "2")
+    assert body.startswith("END ") and "Ref C-" in body
+    ref = body.split("Ref ")[1].split(".")[0]
+    phone.post()  # repeated request
+    cases = casework.newest(redis, casework.CALLBACK)
+    assert [c.ref for c in cases] == [ref]
+    fields = cases[0].fields
+    assert fields["topic"] == "work" and fields["language"] == "tl" and fields["host_country"] == "PH"
+    assert fields["phone_masked"].startswith("+6391") and "1234567" not in fields["phone_masked"]
+    assert fields["phone"] == "+639171234567"  # kept apart, with a short expiry, for the call-back itself
+    assert 0 < redis.ttl(f"case:callback:{ref}:contact") <= 3 * 24 * 3600
+
+
+def test_unknown_network_falls_back_to_home_country(settings, redis: Redis) -> None:
+    client = create_app(replace(settings)).test_client()
+    phone = handset(client, "KE")
+    phone.network = "99999"  # AT's simulator
+    fresh(phone)
+    assert "Kenya" in phone.send("1", "1")

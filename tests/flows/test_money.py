@@ -1,0 +1,135 @@
+"""Money: PIN (lockout across sessions), balance with the deadline fallback, cost comparison."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from flask.testing import FlaskClient
+from redis import Redis
+
+from gateway.app import create_app
+from gateway.config import Settings
+from handlers.remittance.jobs import send_balance
+from handlers.remittance.providers import BalanceReader, HttpProvider, ProviderError
+from tests.flows.conftest import fresh, handset
+from tests.flows.helpers import queued_args, queued_jobs
+
+
+def test_right_pin_shows_balance_in_locale(client: FlaskClient, accounts: None) -> None:
+    phone = handset(client, "KE")
+    assert "PIN" in phone.send("2", "1")
+    assert phone.send("1234") == "END Your balance is KES12,850.50."
+    french = handset(client, "KE", lang_option="2")
+    french.send("2", "1")
+    assert french.send("1234") == "END Votre solde est de 12 850,50 KES."
+
+
+def test_three_wrong_pins_lock_the_number_across_sessions(client: FlaskClient, redis: Redis, accounts: None) -> None:
+    phone = handset(client, "KE")
+    phone.send("2", "1")
+    assert "2 tries left" in phone.send("0000")
+    fresh(phone)  # hang up and call again: the count survives
+    phone.send("2", "1")
+    assert "1 tries left" in phone.send("1111")
+    fresh(phone)
+    phone.send("2", "1")
+    body = phone.send("2222")
+    assert body.startswith("END Too many wrong PINs") and "30 minutes" in body
+    fresh(phone)
+    assert phone.send("2", "1").startswith("END Too many wrong PINs")  # even the right PIN is refused now
+    keys = [k.decode() for k in redis.keys("pin:*")]
+    assert any(k.endswith(":locked") for k in keys) and 1790 <= redis.ttl(keys[0]) <= 1800
+
+
+def test_pin_screen_rejects_non_digits_without_counting(client: FlaskClient, redis: Redis, accounts: None) -> None:
+    phone = handset(client, "KE")
+    phone.send("2", "1")
+    assert "A PIN is 4 digits." in phone.send("12a4")
+    assert not redis.keys("pin:*")
+    assert phone.send("1234").startswith("END Your balance")
+
+
+def test_no_account_is_said_plainly(client: FlaskClient) -> None:
+    phone = handset(client, "KE")
+    assert phone.send("2", "1") == "END No account is linked to this number."
+
+
+def test_slow_provider_sends_the_balance_by_sms(settings: Settings, redis: Redis, accounts: None) -> None:
+    slow = replace(settings, balance_deadline_s=0.2, balance_demo_delay_s=1.0)
+    client = create_app(slow).test_client()
+    phone = handset(client, "KE")
+    phone.send("2", "1")
+    started = time.perf_counter()
+    body = phone.send("1234")
+    assert time.perf_counter() - started < 0.8
+    assert body == "END This is taking longer than usual. We will send your balance by SMS."
+    phone.post()  # a repeated request queues nothing more
+    jobs = queued_jobs(redis)
+    assert [j.func_name for j in jobs] == ["handlers.remittance.jobs.send_balance"]
+    assert "1234" not in queued_args(redis)
+    job = jobs[0]
+    job.cancel()  # run it here rather than in a worker, so the SMS it queues stays queued for the check
+    assert send_balance(*job.args, connection=redis) == "queued"
+    sms = queued_jobs(redis)
+    assert [j.func_name for j in sms] == ["outbox.jobs.send_single"]
+    assert sms[0].args == ("+254711000001", "Your balance is KES12,850.50.")
+
+
+def test_cost_comparison_for_the_corridor(client: FlaskClient) -> None:
+    phone = handset(client, "AE")  # Kenyan in the UAE
+    body = phone.send("2", "2")
+    assert "United Arab Emirates to Kenya" in body and "DEMO" in body
+    pages = [body]
+    while "98 More" in pages[-1]:
+        pages.append(phone.send("98"))
+    text = "\n".join(pages)
+    assert "1. Exchange house $8.10 ($4.80 + 1.65%)" in text
+    assert "3. " in text and "4. " not in text
+
+
+class _SlowBalance(BaseHTTPRequestHandler):
+    delay = 0.0
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        time.sleep(self.delay)
+        body = json.dumps({"amount": "99.50", "currency": "PHP"}).encode()
+        self.send_response(200 if "/accounts/acc-1/" in self.path else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def balance_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowBalance)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_http_provider_template_and_deadline(balance_server: str) -> None:
+    provider = HttpProvider(balance_server, timeout_s=2)
+    assert str(provider.balance("acc-1").amount) == "99.50"
+    with pytest.raises(ProviderError):
+        provider.balance("nobody")
+    _SlowBalance.delay = 0.5
+    try:
+        reader = BalanceReader({"kind": "http", "url": balance_server}, deadline_s=0.1)
+        future = reader.submit("acc-1")
+        with pytest.raises(TimeoutError):
+            future.result(timeout=reader.deadline_s)
+        assert future.result(timeout=2).currency == "PHP"
+    finally:
+        _SlowBalance.delay = 0.0

@@ -1,0 +1,79 @@
+"""Reporting: category, optional text, reference on screen, SMS only when chosen, retention, agency scope."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from redis import Redis
+
+from handlers import casework
+from outbox.apikeys import create_key
+from tests.flows.conftest import handset
+from tests.flows.helpers import queued_args, queued_jobs
+
+
+def _ref(body: str) -> str:
+    return body.split("reference: ")[1].split(".")[0]
+
+
+def test_anonymous_report_with_text_and_no_sms(client: FlaskClient, redis: Redis) -> None:
+    phone = handset(client, "BD")
+    assert "not shared" in phone.send("4")
+    phone.send("2", "1")  # unpaid wages, write details
+    sms_screen = phone.send("Factory in Dubai owes 3 months")
+    assert "others may see it" in sms_screen  # the screen says why it asks
+    body = phone.send("1")
+    assert body.startswith("END Thank you. Your reference: R-")
+    case = casework.get(redis, casework.REPORT, _ref(body))
+    assert case is not None
+    assert case.fields["category"] == "wages" and case.fields["text"] == "Factory in Dubai owes 3 months"
+    assert case.fields["sms_confirmation"] == "no" and "phone" not in case.fields
+    assert case.fields["phone_masked"] == "+8801*******78"
+    assert 0 < redis.ttl(f"case:report:{case.ref}") <= 180 * 86400
+    assert queued_jobs(redis) == []
+
+
+def test_report_without_text_and_with_sms(client: FlaskClient, redis: Redis) -> None:
+    phone = handset(client, "KE", lang_option="3")  # Swahili
+    phone.send("4", "3", "2")  # trafficking, skip details
+    body = phone.send("2")  # yes, an SMS
+    assert body.startswith("END Asante.")
+    ref = body.split(": ")[1].split(".")[0]
+    phone.post()  # repeated request: one report, one SMS
+    assert [c.ref for c in casework.newest(redis, casework.REPORT)] == [ref]
+    assert "text" not in casework.get(redis, casework.REPORT, ref).fields
+    args = queued_args(redis)
+    assert ref in args and "Ujumbe" in args
+
+
+def test_text_is_bounded(client: FlaskClient) -> None:
+    phone = handset(client, "KE")
+    phone.send("4", "1", "1")
+    assert "2 to 140" in phone.send("x" * 141)
+
+
+def test_reports_need_the_reports_scope(client: FlaskClient, redis: Redis) -> None:
+    phone = handset(client, "KE")
+    phone.send("4", "4", "2")
+    ref = _ref(phone.send("1"))
+    reader, _ = create_key(redis, "agency-a", ["reports"])
+    other, _ = create_key(redis, "agency-b", ["broadcasts"])
+    assert client.get("/api/v1/reports").status_code == 401
+    assert client.get("/api/v1/reports", headers={"Authorization": f"Bearer {other}"}).status_code == 403
+    listing = client.get("/api/v1/reports", headers={"Authorization": f"Bearer {reader}"})
+    assert listing.status_code == 200 and listing.json["items"][0]["ref"] == ref
+    one = client.get(f"/api/v1/reports/{ref}", headers={"Authorization": f"Bearer {reader}"})
+    assert one.status_code == 200 and one.json["category"] == "other"
+    missing = client.get("/api/v1/reports/R-NOPE00", headers={"Authorization": f"Bearer {reader}"})
+    assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
+
+
+def test_tickets_are_listed_newest_first(client: FlaskClient, redis: Redis) -> None:
+    first = handset(client, "KE").send("1", "5", "1")
+    second = handset(client, "PH").send("1", "5", "4")
+    key, _ = create_key(redis, "agency-a", ["reports"])
+    auth = {"Authorization": f"Bearer {key}"}
+    items = client.get("/api/v1/tickets", headers=auth).json["items"]
+    assert [i["ref"] for i in items] == [second.split("Ref ")[1].split(".")[0], first.split("Ref ")[1].split(".")[0]]
+    assert all("phone" not in i for i in items)
+    one = client.get(f"/api/v1/tickets/{items[0]['ref']}", headers=auth).json
+    assert one["phone"] == "+639171234567" and one["topic"] == "health"

@@ -1,0 +1,38 @@
+"""The casework store: one case per session, newest first, retention, the call-back contact kept apart."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from redis import Redis
+
+from handlers import casework
+from handlers.keys import case_contact_key, case_key
+
+
+def test_one_case_per_session_and_updates_merge(redis: Redis) -> None:
+    ref = casework.upsert(redis, casework.REPORT, "s1", {"category": "wages", "text": "late pay"}, ttl=60)
+    again = casework.upsert(redis, casework.REPORT, "s1", {"sms_confirmation": "no", "text": ""}, ttl=60)
+    assert ref == again and re.fullmatch(r"R-[2-9A-HJKMNP-Z]{6}", ref)
+    case = casework.get(redis, casework.REPORT, ref)
+    assert case is not None and dict(case.fields) == {"category": "wages", "sms_confirmation": "no"}
+    assert 0 < redis.ttl(case_key(casework.REPORT, ref)) <= 60
+
+
+def test_newest_first_and_expired_cases_drop_out(redis: Redis) -> None:
+    first = casework.upsert(redis, casework.CALLBACK, "a", {"topic": "work"}, ttl=60)
+    time.sleep(0.01)
+    second = casework.upsert(redis, casework.CALLBACK, "b", {"topic": "health"}, ttl=60)
+    assert [c.ref for c in casework.newest(redis, casework.CALLBACK)] == [second, first]
+    redis.delete(case_key(casework.CALLBACK, first))  # as its TTL would
+    assert [c.ref for c in casework.newest(redis, casework.CALLBACK)] == [second]
+    assert redis.zcard("case:callback:index") == 1
+
+
+def test_contact_is_kept_apart_with_its_own_expiry(redis: Redis) -> None:
+    ref = casework.upsert(redis, casework.CALLBACK, "c", {"phone_masked": "+2547******01"}, ttl=600,
+                          contact="+254711000001", contact_ttl=30)
+    assert "+254711000001" not in str(redis.hgetall(case_key(casework.CALLBACK, ref)))
+    assert casework.get(redis, casework.CALLBACK, ref).fields["phone"] == "+254711000001"
+    assert 0 < redis.ttl(case_contact_key(casework.CALLBACK, ref)) <= 30

@@ -1,0 +1,213 @@
+"""Helpline directory: the bundled data is sound and complete, and validate() catches what it must."""
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from handlers import directory
+from handlers.directory import (
+    EMERGENCY_KINDS,
+    HOTLINE_KINDS,
+    emergency_contacts,
+    home_contacts,
+    international_offices,
+    load_directory,
+    validate,
+)
+
+ORIGINS = "KE UG TZ ET SO SD PH ID LK IN NP BD PK".split()
+HOSTS = "AE SA QA KW OM BH JO LB MY SG TR DE FR GB IT US".split()
+
+
+def test_bundled_directory_has_no_faults():
+    assert validate() == []
+
+
+def test_load_is_cached():
+    assert load_directory() is load_directory()
+    assert load_directory(directory.DEFAULT_PATH) is load_directory(directory.DEFAULT_PATH)
+
+
+# Somalia has no national emergency number that we could confirm (numbers differ by region): listed, unverified.
+NO_VERIFIED_EMERGENCY = {"SO"}
+
+
+@pytest.mark.parametrize("host", HOSTS + ORIGINS)
+def test_every_country_has_a_verified_emergency_number(host):
+    contacts = emergency_contacts(host)
+    urgent = [c for c in contacts if c.kind in EMERGENCY_KINDS and c.dialable]
+    assert urgent, f"{host} has no emergency number"
+    if host not in NO_VERIFIED_EMERGENCY:
+        assert any(c.verified for c in urgent), f"{host} has no verified emergency number"
+
+
+@pytest.mark.parametrize(
+    ("host", "kind", "phone"),
+    [
+        ("AE", "police", "999"),
+        ("AE", "ambulance", "998"),
+        ("SA", "emergency", "911"),
+        ("SA", "ambulance", "997"),
+        ("QA", "emergency", "999"),
+        ("KW", "emergency", "112"),
+        ("OM", "emergency", "9999"),
+        ("BH", "emergency", "999"),
+        ("JO", "emergency", "911"),
+        ("LB", "police", "112"),
+        ("LB", "ambulance", "140"),
+        ("MY", "emergency", "999"),
+        ("SG", "police", "999"),
+        ("SG", "ambulance", "995"),
+        ("TR", "emergency", "112"),
+        ("DE", "police", "110"),
+        ("DE", "emergency", "112"),
+        ("FR", "emergency", "112"),
+        ("GB", "emergency", "999"),
+        ("IT", "emergency", "112"),
+        ("US", "emergency", "911"),
+        ("KE", "emergency", "999"),
+        ("UG", "emergency", "999"),
+        ("TZ", "emergency", "112"),
+        ("ET", "police", "991"),
+        ("PH", "emergency", "911"),
+        ("ID", "emergency", "112"),
+        ("LK", "police", "119"),
+        ("IN", "emergency", "112"),
+        ("NP", "police", "100"),
+        ("BD", "emergency", "999"),
+        ("PK", "ambulance", "1122"),
+        # Migrant-worker, labour and anti-trafficking lines
+        ("AE", "labour", "80060"),
+        ("SA", "labour", "19911"),
+        ("QA", "labour", "16008"),
+        ("BH", "trafficking", "995"),
+        ("SG", "migrant_support", "6536 2692"),
+        ("GB", "trafficking", "08000 121 700"),
+        ("US", "trafficking", "1-888-373-7888"),
+    ],
+)
+def test_known_numbers(host, kind, phone):
+    assert any(c.kind == kind and c.phone == phone for c in emergency_contacts(host))
+
+
+def test_emergency_services_come_before_hotlines():
+    order = EMERGENCY_KINDS + HOTLINE_KINDS
+    for host in HOSTS + ORIGINS:
+        ranks = [order.index(c.kind) for c in emergency_contacts(host)]
+        assert ranks == sorted(ranks), host
+
+
+def test_every_origin_has_a_home_contact_in_every_host():
+    missing = [f"{origin} in {host}" for host in HOSTS for origin in ORIGINS if not home_contacts(origin, host)]
+    assert not missing, "no embassy or consulate listed for: " + ", ".join(missing)
+
+
+def test_home_contacts_are_for_that_origin_and_host():
+    for host in HOSTS:
+        for origin in ORIGINS:
+            for c in home_contacts(origin, host):
+                assert c.origin == origin
+                assert c.country in (host, origin)  # a mission in the host, or a home-side line
+
+
+def test_missions_come_before_home_side_lines():
+    kinds = [c.kind for c in home_contacts("PH", "AE")]
+    assert kinds[:2] == ["embassy", "consulate"]
+    assert kinds[-1] == "consular"
+    assert home_contacts("PH", "AE")[-1].country == "PH"
+
+
+def test_at_home_only_home_side_lines():
+    assert [c.country for c in home_contacts("PH", "PH")] == ["PH"]
+    assert home_contacts("KE", "KE") == []
+
+
+def test_kenyan_in_doha_gets_kenyas_embassy():
+    (embassy,) = [c for c in home_contacts("KE", "QA") if c.kind == "embassy"]
+    assert embassy.city == "Doha"
+    assert embassy.e164 == "+97444931870"
+    assert embassy.verified is False
+
+
+def test_contacts_without_a_number_say_why():
+    for c in load_directory().all_contacts():
+        if not c.dialable:
+            assert c.note and "pending" in c.note, c
+
+
+def test_international_offices():
+    offices = international_offices("GB")
+    assert offices and all(c.kind == "iom" for c in offices)
+    assert international_offices("KE")[0].city == "Nairobi"
+
+
+@pytest.mark.parametrize("host", ["", "XX", "ke", "Kenya"])
+def test_unknown_host_gives_empty_lists(host):
+    assert emergency_contacts(host) == []
+    assert international_offices(host) == []
+    assert home_contacts("KE", host) == []
+
+
+def test_contacts_are_frozen():
+    contact = emergency_contacts("KE")[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        contact.phone = "000"
+
+
+def test_every_entry_carries_provenance():
+    for c in load_directory().all_contacts():
+        assert c.source
+        assert isinstance(c.checked, dt.date)
+        assert isinstance(c.verified, bool)
+
+
+BAD = """
+hosts:
+  KE:
+    emergency:
+      - {kind: police, phone: "999", checked: 2026-01-01, verified: true}
+      - {kind: superhero, phone: "111", source: x, checked: 2026-01-01, verified: true}
+      - {kind: police, phone: "99x", source: x, checked: 2026-01-01, verified: true}
+      - {kind: emergency, phone: "112", source: x, checked: 2026-01-01, verified: true}
+      - {kind: emergency, phone: "112", source: x, checked: 2026-01-01, verified: true}
+      - {kind: fire, phone: "020 1234567", e164: "+254209999999", source: x, checked: 2026-01-01, verified: false}
+      - {kind: ambulance, phone: "0711 000000", e164: "+971501234567", source: x, checked: 2026-01-01, verified: false}
+      - {kind: ambulance, source: x, checked: 2026-01-01, verified: false}
+      - {kind: police, phone: "998", source: x, checked: last week, verified: true}
+      - {kind: police, phone: "997", source: x, checked: 2026-01-01, verified: yes please}
+      - {kind: police, phone: "996", source: x, checked: 2026-01-01, verified: true, colour: blue}
+    missions:
+      UG:
+        - {kind: embassy, name: Embassy of Uganda, source: x, checked: 2026-01-01, verified: true}
+  kenya:
+    emergency: []
+"""
+
+
+def test_validate_reports_faults(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(BAD, encoding="utf-8")
+    faults = "\n".join(validate(load_directory(path)))
+    for expected in [
+        "missing source",
+        "unknown kind 'superhero'",
+        "malformed phone '99x'",
+        "duplicate number '112'",
+        "does not match local number '020 1234567'",
+        "belongs to AE, not KE",
+        "KE ambulance: needs a phone",
+        "malformed checked date 'last week'",
+        "verified must be true or false",
+        "unknown field(s) colour",
+        "KE/UG embassy Embassy of Uganda: verified but has no phone",
+        "'kenya' is not an ISO 3166-1 alpha-2 code",
+    ]:
+        assert expected in faults
+
+
+def test_not_a_directory_raises(tmp_path):
+    path = tmp_path / "list.yaml"
+    path.write_text("- 1\n- 2\n", encoding="utf-8")
+    with pytest.raises(directory.DirectoryError, match="hosts"):
+        load_directory(path)
