@@ -162,7 +162,7 @@ class Engine:
         effects: list[Effect] = []
         view = _View.from_json(state["view"])
         value = value.strip()
-        pages = self._pages(state, view)
+        pages = self._pages(state, view, state.get("n"))
         if value == MORE and state["p"] < len(pages) - 1:
             state["p"] += 1
         elif value == BACK:
@@ -178,11 +178,11 @@ class Engine:
                     state["v"][spec.save_as] = value
                 self._follow(caller, state, spec.target, value, effects)
             else:
-                return self._turn(state, effects, notice=self._t(state, spec.error))
+                return self._notice(state, spec.error)
         elif value in view.choices:
             self._follow(caller, state, Target.from_json(view.choices[value]), value, effects)
         else:
-            return self._turn(state, effects, notice=self._t(state, "common.invalid_choice"))
+            return self._notice(state, "common.invalid_choice")
         return self._turn(state, effects)
 
     def feed(self, caller: Caller, state: dict[str, Any], inputs: str) -> Turn:
@@ -208,8 +208,7 @@ class Engine:
 
     def redisplay(self, state: dict[str, Any], notice_key: str) -> Turn:
         """The current screen again with a notice (for a request that rewrote earlier inputs)."""
-        state = _copy(state)
-        return self._turn(state, [], notice=self._t(state, notice_key))
+        return self._notice(_copy(state), notice_key)
 
     # -- navigation -----------------------------------------------------------------------------------------
 
@@ -225,6 +224,7 @@ class Engine:
             return
         if target.action == RESUME:
             saved = state.pop("resume", None) or {}
+            state.pop("n", None)
             state.update({k: saved[k] for k in ("s", "p", "h", "v", "l", "view") if k in saved})
             return
         if target.action == SET_LANGUAGE:
@@ -283,6 +283,7 @@ class Engine:
         state["s"] = screen_id
         state["p"] = 0
         state["view"] = view.to_json()
+        state.pop("n", None)
 
     def _static_view(self, screen: ScreenDef, state: dict) -> _View:
         lang = state["l"]
@@ -323,11 +324,16 @@ class Engine:
             show_home=len(state["h"]) >= _HOME_DEPTH and not view.end,
         )
 
-    def _turn(self, state: dict, effects: list[Effect], notice: str | None = None) -> Turn:
+    def _notice(self, state: dict, key: str) -> Turn:
+        """The current screen again under a one-line notice, from its first page. The notice stays (``n``) while
+        the caller pages through this screen, so ``98`` and ``0`` see the pages that were shown."""
+        state["n"] = self._t(state, key)
+        state["p"] = 0
+        return self._turn(state, [])
+
+    def _turn(self, state: dict, effects: list[Effect]) -> Turn:
         view = _View.from_json(state["view"])
-        pages = self._pages(state, view, notice)
-        if notice:
-            state["p"] = 0
+        pages = self._pages(state, view, state.get("n"))
         page = min(state["p"], len(pages) - 1)
         return Turn(text=pages[page], end=view.end, state=state, effects=effects)
 

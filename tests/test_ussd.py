@@ -67,6 +67,15 @@ def test_unexpected_input_gets_a_polite_reprompt(english_phone, junk):
     assert fits_ussd(body[4:], 160)
 
 
+def test_paging_after_a_notice_follows_the_pages_shown(english_phone):
+    english_phone.send("5")  # the language menu: one page alone, two under a notice
+    noticed = english_phone.send("x")
+    assert noticed.startswith("CON Sorry") and "98 More" in noticed
+    second = english_phone.send("98")
+    assert "5 Tagalog" in second and "Sorry" not in second
+    assert english_phone.send("0") == noticed
+
+
 def test_a_repeated_request_gets_the_same_answer(english_phone):
     first = english_phone.send("1")
     assert english_phone.post() == first
