@@ -93,7 +93,7 @@ def worker(burst: bool) -> None:
         raise click.ClickException(str(exc)) from None
     # Jobs may wait on the provider; the worker's Redis calls are not on a caller's clock.
     run_worker(connect(_redis_url(settings), pool_size=4, socket_timeout=30), provider=build_provider(settings),
-               config=config, burst=burst)
+               config=config, burst=burst, logging_level=settings.log_level)
 
 
 @main.command()
@@ -149,7 +149,10 @@ def apikey_create(name: str, scopes: str | None) -> None:
 
     settings = _settings()
     connection = connect(_redis_url(settings))
-    key, record = create_key(connection, name, scopes.split(",") if scopes else None)
+    try:
+        key, record = create_key(connection, name, scopes.split(",") if scopes else None)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"Created key for {record.agency!r} with scopes {', '.join(record.scopes)}. Store it now: "
                "only its hash is kept.")
     click.echo(key)

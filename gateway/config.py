@@ -88,6 +88,7 @@ class Settings:
     sms_send_rate: int = DEFAULT_SMS_SEND_RATE
     sms_batch_size: int = DEFAULT_SMS_BATCH_SIZE
     sms_lease_s: int = DEFAULT_SMS_LEASE_S
+    sms_sweep_interval_s: int = 5
     sms_price_table: Path | None = None
     sms_currency: str = "USD"
 
@@ -128,7 +129,8 @@ class Settings:
             help_sms_per_day=_int(env, "HELP_SMS_PER_DAY", 2, 1, 50),
             sms_send_rate=_int(env, "SMS_SEND_RATE", DEFAULT_SMS_SEND_RATE, 1, 1_000_000),
             sms_batch_size=_int(env, "SMS_BATCH_SIZE", DEFAULT_SMS_BATCH_SIZE, 1, 10_000),
-            sms_lease_s=_int(env, "SMS_LEASE_S", DEFAULT_SMS_LEASE_S, 10, 3600),
+            sms_lease_s=_int(env, "SMS_LEASE_S", DEFAULT_SMS_LEASE_S, 5, 3600),
+            sms_sweep_interval_s=_int(env, "SMS_SWEEP_INTERVAL_S", 5, 1, 300),
             sms_price_table=Path(env["SMS_PRICE_TABLE"]) if env.get("SMS_PRICE_TABLE") else None,
             sms_currency=(env.get("SMS_CURRENCY") or "USD").upper(),
         )

@@ -13,7 +13,8 @@ def outbox_config(settings: Settings) -> OutboxConfig:
     """Raises ValueError when the price table file is unusable."""
     prices = load_prices(settings.sms_price_table) if settings.sms_price_table else {"default": 0.01}
     return OutboxConfig(batch_size=settings.sms_batch_size, send_rate=settings.sms_send_rate,
-                        lease_s=settings.sms_lease_s, account=settings.at_username or "console",
+                        lease_s=settings.sms_lease_s,
+                        sweep_interval_s=settings.sms_sweep_interval_s, account=settings.at_username or "console",
                         prices=prices, currency=settings.sms_currency)
 
 

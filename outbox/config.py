@@ -44,9 +44,11 @@ class OutboxConfig:
     #: Price of one SMS segment by ISO country code, with "default" for the rest.
     prices: dict[str, float] = field(default_factory=lambda: {"default": 0.01})
     currency: str = "USD"
+    #: First back-off after a transient provider failure; it doubles per attempt up to RETRY_CAP_S.
+    retry_base_s: float = RETRY_BASE_S
 
-    def backoff(self, attempt: int) -> int:
-        return min(RETRY_CAP_S, RETRY_BASE_S * 2 ** max(0, attempt))
+    def backoff(self, attempt: int) -> float:
+        return min(RETRY_CAP_S, self.retry_base_s * 2 ** max(0, attempt))
 
 
 @dataclass(frozen=True)

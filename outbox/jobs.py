@@ -121,18 +121,22 @@ def send_batch(broadcast_id: str, number: int, attempt: int) -> str:
             ledger.release(number, attempt, time.time(), retry_at=None, reason="provider_error")
             return "failed"
     accepted = {r.phone: r for r in results if r.accepted}
-    reasons: Counter[str] = Counter(r.status or str(r.status_code) for r in results if not r.accepted)
+    can_retry = attempt + 1 < config.max_attempts
+    retry = [r.phone for r in results if r.transient] if can_retry else []
+    reasons: Counter[str] = Counter(r.status or str(r.status_code) for r in results
+                                    if not r.accepted and not (can_retry and r.transient))
     answered = {r.phone for r in results}
     missing = sum(1 for p in phones if p not in answered)
     if missing:
         reasons["NoResult"] += missing
     message_ids = [r.message_id for r in accepted.values() if r.message_id]
-    rejected = len(phones) - len(accepted)
+    rejected = len(phones) - len(accepted) - len(retry)
 
     def record() -> bool:
         dlr.record_sent(connection, broadcast_id, message_ids)
         return ledger.complete(number, attempt, time.time(), sent=len(accepted), failed=rejected,
-                               opted_out=opted_out, reasons=reasons)
+                               opted_out=opted_out, reasons=reasons, language=claim.language, retry=retry,
+                               retry_at=time.time() + config.backoff(attempt))
 
     _retry_redis(record, deadline=claimed_at + config.lease_s * RECORD_RETRY_SHARE)
     if rejected:

@@ -16,7 +16,7 @@ All keys of one broadcast share the hash tag ``{id}``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,8 +87,10 @@ local b = redis.call('HMGET', bprefix .. n, 'l', 'p')
 return {'ok', b[1], b[2], redis.call('HGET', meta, 'text:' .. b[1])}
 """
 
-# ARGV[4..]: n, attempt, sent, failed, opted out, then reason/count pairs. A completion is accepted while the
-# batch is still this attempt's or waiting for a re-drive that has not started (which then finds it sent).
+# ARGV[4..]: n, attempt, sent, failed, opted out, language, retry phones csv ('' for none), retry count, retry
+# state, then reason/count pairs. Recipients the provider refused for a transient reason (statusCode 5xx) become a
+# new batch in the retry state. A completion is accepted while the batch is still this attempt's or waiting for a
+# re-drive that has not started (which then finds it sent).
 COMPLETE = _PRELUDE + """
 local n, attempt = ARGV[4], ARGV[5]
 local cur = redis.call('HGET', ledger, n)
@@ -101,7 +103,14 @@ redis.call('HINCRBY', meta, 'sent', sent)
 redis.call('HINCRBY', meta, 'failed', failed)
 redis.call('HINCRBY', meta, 'opted_out', opted)
 redis.call('HINCRBY', meta, 'recipients', 0 - opted)
-for i = 9, #ARGV, 2 do redis.call('HINCRBY', KEYS[4], ARGV[i], tonumber(ARGV[i + 1])) end
+local retry_count = tonumber(ARGV[11])
+if retry_count > 0 then
+  local m = redis.call('HINCRBY', meta, 'nbatches', 1) - 1
+  redis.call('HSET', bprefix .. m, 'l', ARGV[9], 'n', retry_count, 'p', ARGV[10])
+  redis.call('HSET', ledger, m, ARGV[12])
+  redis.call('HINCRBY', meta, 'queued', retry_count)
+end
+for i = 13, #ARGV, 2 do redis.call('HINCRBY', KEYS[4], ARGV[i], tonumber(ARGV[i + 1])) end
 finish_if_settled()
 return 1
 """
@@ -201,9 +210,12 @@ class Ledger:
         return Claim("ok", rv[1].decode(), phones, rv[3].decode() if rv[3] else "")
 
     def complete(self, number: int, attempt: int, now: float, *, sent: int, failed: int, opted_out: int,
-                 reasons: Mapping[str, int]) -> bool:
+                 reasons: Mapping[str, int], language: str = "", retry: Sequence[str] = (),
+                 retry_at: float = 0.0) -> bool:
+        """Settle the batch as sent; ``retry`` numbers go into a new batch for the next attempt at ``retry_at``."""
         pairs = [x for name, n in reasons.items() for x in (name, n)]
-        return bool(self._run(COMPLETE, now, number, attempt, sent, failed, opted_out, *pairs))
+        return bool(self._run(COMPLETE, now, number, attempt, sent, failed, opted_out, language, ",".join(retry),
+                              len(retry), f"p{attempt + 1}:{retry_at!r}", *pairs))
 
     def release(self, number: int, attempt: int, now: float, *, retry_at: float | None, reason: str) -> int:
         nxt = f"p{attempt + 1}:{retry_at!r}" if retry_at is not None else ""
@@ -247,6 +259,6 @@ def drain_resolved(connection: Redis, broadcast_id: str, languages: list[str]) -
     """Drop the not-yet-batched part of a stopped broadcast's audience, and take it off the queued count."""
     script = connection.register_script(DRAIN)
     dropped = sum(int(script(keys=[keys.resolved(broadcast_id, lang)])) for lang in languages)
-    connection.delete(keys.fanout_stage(broadcast_id))
+    # A staged chunk is left to the fan-out, whose commit drops and uncounts it once the broadcast has stopped.
     if dropped:
         connection.hincrby(keys.broadcast(broadcast_id), "queued", -dropped)

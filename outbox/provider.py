@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = (3.05, 15.0)
 #: AT statusCodes meaning the provider took the message (100 Processed, 101 Sent, 102 Queued).
 ACCEPTED = frozenset({100, 101, 102})
+TRANSIENT = frozenset({500, 501, 502})
 _AUTH_BODY = re.compile(r"authenticat|unauthori[sz]ed|invalid api ?key", re.IGNORECASE)
 
 
@@ -44,6 +45,11 @@ class RecipientResult:
     @property
     def accepted(self) -> bool:
         return self.status_code in ACCEPTED
+
+    @property
+    def transient(self) -> bool:
+        """AT's own trouble (500 InternalServerError, 501 GatewayError, 502 RejectedByGateway): worth a retry."""
+        return self.status_code in TRANSIENT
 
 
 class Provider(Protocol):

@@ -13,6 +13,7 @@ from redis import Redis
 from rq import Retry
 
 from . import keys, queues
+from .phones import mask
 
 #: A dedupe key is remembered this long: a repeat within it sends nothing.
 DEDUPE_TTL_S = 24 * 3600
@@ -32,5 +33,7 @@ def queue_message(connection: Redis, phone: str, text: str, *, priority: str = "
             return None
     job = queues.queue(connection, priority).enqueue(
         "outbox.jobs.send_single", phone, text, retry=Retry(max=SINGLE_RETRY[0], interval=SINGLE_RETRY[1]),
-        job_timeout=SINGLE_JOB_TIMEOUT_S, result_ttl=0, failure_ttl=SINGLE_FAILURE_TTL_S)
+        job_timeout=SINGLE_JOB_TIMEOUT_S, result_ttl=0, failure_ttl=SINGLE_FAILURE_TTL_S,
+        # RQ logs a job's description; the default one holds the number and the text.
+        description=f"SMS to {mask(phone)}")
     return job.id

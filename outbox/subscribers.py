@@ -19,7 +19,7 @@ from typing import Any
 from redis import Redis
 
 from . import keys
-from .phones import normalise
+from .phones import normalise, region_of
 
 TOPICS = ("safety", "health", "weather", "work")
 #: Sources that count as the person asking for alerts themselves: only these lift an earlier opt-out.
@@ -182,8 +182,8 @@ def is_opted_out(connection: Redis, phone: str) -> bool:
 def import_many(connection: Redis, rows: Sequence[Any], *, source: str = "api") -> ImportResult:
     """Import agency rows ``{"phone", "country", "language", "topics"}``; bad rows are rejected, not fatal.
 
-    A row without ``topics`` subscribes to every topic. Phones in national format are read with the row's
-    country. Rows go to Redis in pipelines of :data:`IMPORT_CHUNK`.
+    A row without ``topics`` subscribes to every topic, one without ``country`` to its number's country. Phones
+    in national format are read with the row's country. Rows go to Redis in pipelines of :data:`IMPORT_CHUNK`.
     """
     rejected: list[dict[str, Any]] = []
     script = _script(connection, _SUBSCRIBE)
@@ -199,8 +199,10 @@ def import_many(connection: Redis, rows: Sequence[Any], *, source: str = "api") 
                 topics = TOPICS
             if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
                 raise ValueError("topics must be a list of strings")
-            country, language, chosen = _check(str(row.get("country") or ""), str(row.get("language") or ""), topics)
-            phone = normalise(str(row.get("phone") or ""), country)
+            given = str(row.get("country") or "").strip().upper()
+            phone = normalise(str(row.get("phone") or ""), given if len(given) == 2 else None)
+            country, language, chosen = _check(given or region_of(phone) or "", str(row.get("language") or ""),
+                                               topics)
         except ValueError as exc:
             rejected.append({"index": index, "reason": str(exc)})
             continue

@@ -49,7 +49,8 @@ class Sweeper(threading.Thread):
                 log.exception("Sweeper pass failed.")
 
 
-def run_worker(connection: Redis, *, provider: Provider, config: OutboxConfig, burst: bool = False) -> bool:
+def run_worker(connection: Redis, *, provider: Provider, config: OutboxConfig, burst: bool = False,
+               logging_level: str = "INFO") -> bool:
     """Work the queues until stopped (or, with ``burst``, until they are empty). Returns whether any job ran."""
     configure(provider, config)
     queues = [Queue(name, connection=connection) for name in QUEUES]
@@ -63,14 +64,17 @@ def run_worker(connection: Redis, *, provider: Provider, config: OutboxConfig, b
     try:
         while True:
             worker = SimpleWorker(queues, connection=connection)
+            started = time.monotonic()
             try:
-                worked = worker.work(burst=burst, with_scheduler=not burst) or worked
+                worked = worker.work(burst=burst, with_scheduler=not burst, logging_level=logging_level) or worked
             except RedisError as exc:
                 log.warning("Worker lost Redis (%s); reconnecting in %.0f s.", type(exc).__name__, pause)
             else:
                 if burst or worker._stop_requested:
                     return worked
                 log.warning("Worker stopped without a request (Redis gone?); restarting in %.0f s.", pause)
+            if time.monotonic() - started > RECONNECT_MAX_S:
+                pause = RECONNECT_MIN_S  # it had been working: a fresh outage starts with a short wait
             time.sleep(pause)
             pause = min(pause * 2, RECONNECT_MAX_S)
     finally:

@@ -43,14 +43,14 @@ class Behaviour:
 
 
 class ATServer:
-    def __init__(self, *, record: bool = True) -> None:
+    def __init__(self, *, record: bool = True, port: int = 0) -> None:
         self.record = record
         self.sent: list[Sent] = []
         self.requests = 0
         self.recipients = 0
         self.behaviour = Behaviour()
         self.lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -144,9 +144,6 @@ class ATServer:
 
 
 if __name__ == "__main__":
-    srv = ATServer(record=False)
-    srv.httpd.server_close()
-    srv.httpd = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), srv._handler())
-    srv.httpd.daemon_threads = True
+    srv = ATServer(record=False, port=int(sys.argv[1]))
     print(srv.url, flush=True)
     srv.httpd.serve_forever()

@@ -132,7 +132,8 @@ def at_server() -> Iterator[object]:
 def outbox_config() -> object:
     from outbox.config import OutboxConfig
 
-    return OutboxConfig(batch_size=50, send_rate=100_000, lease_s=30, sweep_interval_s=1, max_attempts=4)
+    return OutboxConfig(batch_size=50, send_rate=100_000, lease_s=30, sweep_interval_s=1, max_attempts=4,
+                        retry_base_s=0)
 
 
 @pytest.fixture

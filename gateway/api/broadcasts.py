@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, current_app, jsonify
+from redis import Redis
 
 from outbox import broadcasts
 from outbox.errors import BroadcastError, NotFound
@@ -14,7 +15,7 @@ from .idempotency import idempotent
 from .validation import int_arg, json_body, timestamp
 
 
-def _redis():  # noqa: ANN202 - the app's Redis client
+def _redis() -> Redis:
     return current_app.extensions["gateway"].redis
 
 
@@ -23,7 +24,7 @@ def as_api_error(exc: BroadcastError) -> ApiError:
     if isinstance(exc, NotFound):
         return ApiError(404, "not_found", str(exc))
     status = 413 if exc.code == "too_large" else 422
-    return ApiError(status, exc.code if exc.code != "invalid" else "invalid", str(exc), field=exc.field)
+    return ApiError(status, exc.code, str(exc), field=exc.field)
 
 
 @bp.post("/broadcasts")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify, request
+from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 API_PREFIX = "/api/v1"
@@ -38,6 +39,14 @@ def _http_error(exc: HTTPException) -> Response | tuple[Response, int] | HTTPExc
     return error_response(exc.code or 500, code, exc.description or exc.name or "Error.")
 
 
+def _redis_down(exc: RedisError) -> Response | tuple[Response, int]:
+    """Redis unreachable: 503 (JSON under /api/v1), so clients and AT try again later."""
+    if request.path.startswith(API_PREFIX):
+        return error_response(503, "unavailable", "The gateway's store is unavailable; try again shortly.")
+    return Response("Unavailable", status=503, mimetype="text/plain")
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(RedisError, _redis_down)

@@ -106,3 +106,18 @@ def test_emergency_overtakes_normal(conn, at_server, drain, outbox_config):
     first_urgent = order.index("URGENT")
     assert first_urgent < len(order) - 1 and order.count("normal") == 6
     assert sorted(p for s in at_server.sent if s.message == "URGENT" for p in s.to) == sorted(urgent)
+
+
+def test_scheduled_broadcast_starts_when_due(conn, at_server, drain, outbox_config):
+    phones = _import(conn, 10)
+    send_at = datetime.now(UTC) + timedelta(seconds=3)
+    view = broadcasts.create(conn, "a", BroadcastRequest(message={"sw": "later"}, countries=("KE",), send_at=send_at),
+                             outbox_config)
+    drain()  # the fan-out: batches wait for send_at
+    sweep(conn, outbox_config, force=True)
+    assert at_server.all_recipients() == [] and broadcasts.view(conn, view["id"])["status"] == "scheduled"
+    time.sleep(max(0.0, (send_at - datetime.now(UTC)).total_seconds()) + 0.05)
+    sweep(conn, outbox_config, force=True)
+    drain()
+    assert sorted(at_server.all_recipients()) == sorted(phones)
+    assert broadcasts.view(conn, view["id"])["status"] == "done"

@@ -1,0 +1,93 @@
+"""Subscribers, phone numbers, keys, single messages and the USSD "latest alerts" read."""
+
+from __future__ import annotations
+
+import pytest
+from rq import Queue
+
+from outbox import broadcasts, keys, subscribers
+from outbox.broadcasts import BroadcastRequest
+from outbox.errors import InvalidNumber
+from outbox.phones import mask, normalise
+from outbox.sms import queue_message
+
+
+@pytest.mark.parametrize(("raw", "region", "expected"), [
+    ("+254 711 000 001", None, "+254711000001"),
+    ("0711000001", "KE", "+254711000001"),
+    ("0917 123 4567", "PH", "+639171234567"),
+])
+def test_normalise(raw, region, expected):
+    assert normalise(raw, region) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "hello", "+2547", "0711000001", "+25471100000112345"])
+def test_normalise_rejects(raw):
+    with pytest.raises(InvalidNumber):
+        normalise(raw)
+
+
+def test_mask_hides_the_middle():
+    assert mask("+254711000033") == "+2547******33"
+    assert "711000" not in mask("+254711000033")
+
+
+def test_keys_share_one_slot_per_broadcast():
+    tag = "{abc}"
+    for key in (keys.broadcast("abc"), keys.ledger("abc"), keys.batch("abc", 3), keys.reasons("abc")):
+        assert tag in key and "::" not in key
+    assert keys.subscriber("+254711000001").startswith(keys.AUDIENCE_TAG)
+    assert keys.audience_set("KE", "sw", "weather").startswith(keys.AUDIENCE_TAG)
+
+
+def test_subscribe_merges_and_optout_is_respected(redis):
+    phone = "+254711000001"
+    sub = subscribers.subscribe(redis, phone, country="KE", language="sw", topics=["weather"], source="ussd")
+    assert sub.countries == {"KE"} and sub.topics == {"weather"} and not sub.opted_out
+    sub = subscribers.subscribe(redis, phone, country="UG", language="sw", topics=["health"], source="ussd")
+    assert sub.countries == {"KE", "UG"} and sub.topics == {"weather", "health"}
+    assert subscribers.count(redis, country="UG", topic="weather") == 1
+    subscribers.opt_out(redis, phone)
+    subscribers.subscribe(redis, phone, country="KE", language="en", topics=["work"], source="api")
+    assert subscribers.get(redis, phone).opted_out  # an agency import does not undo a STOP
+    assert subscribers.count(redis) == 0
+    assert subscribers.count(redis, language="sw") == 0
+    subscribers.subscribe(redis, phone, country="KE", language="en", topics=["work"], source="sms")
+    sub = subscribers.get(redis, phone)
+    assert not sub.opted_out and sub.language == "en"
+    assert subscribers.count(redis, language="sw") == 0 and subscribers.count(redis, language="en") == 1
+
+
+def test_unsubscribe(redis):
+    phone = "+254711000001"
+    subscribers.subscribe(redis, phone, country="KE", language="sw", topics=["weather", "health"], source="ussd")
+    subscribers.subscribe(redis, phone, country="UG", language="sw", topics=["weather"], source="ussd")
+    sub = subscribers.unsubscribe(redis, phone, country="UG")
+    assert sub.countries == {"KE"} and subscribers.count(redis, country="UG") == 0
+    sub = subscribers.unsubscribe(redis, phone, topic="health")
+    assert sub.topics == {"weather"} and subscribers.count(redis, topic="health") == 0
+    assert subscribers.unsubscribe(redis, phone) is None
+    assert subscribers.count(redis) == 0 and subscribers.get(redis, phone) is None
+
+
+def test_queue_message_dedupes(redis):
+    assert queue_message(redis, "+254711000001", "hello", dedupe_key="help:1") is not None
+    assert queue_message(redis, "+254711000001", "hello", dedupe_key="help:1") is None
+    assert queue_message(redis, "+254711000001", "now", priority="emergency") is not None
+    assert len(Queue("normal", connection=redis)) == 1 and len(Queue("emergency", connection=redis)) == 1
+
+
+def test_single_message_is_sent(redis, drain, at_server):
+    queue_message(redis, "+254711000001", "Your balance is ready")
+    drain()
+    assert at_server.messages_to("+254711000001") == ["Your balance is ready"]
+
+
+def test_latest_for_country(redis, outbox_config):
+    subscribers.subscribe(redis, "+254711000001", country="KE", language="sw", topics=["weather"], source="ussd")
+    for text in ("first", "second"):
+        broadcasts.create(redis, "a", BroadcastRequest(message={"en": text, "sw": text + "-sw"}, countries=("KE",)),
+                          outbox_config)
+    latest = broadcasts.latest_for_country(redis, "KE")
+    assert [a.texts["sw"] for a in latest] == ["second-sw", "first-sw"]
+    assert broadcasts.latest_for_country(redis, "UG") == []
