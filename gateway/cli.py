@@ -45,7 +45,7 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=None, help="Port (default: $PORT or 8000).")
 @click.option("--workers", type=int, default=None, help="Server processes (default: $WEB_WORKERS or 1).")
-@click.option("--threads", type=int, default=None, help="Threads per process (default: $WEB_THREADS or 32).")
+@click.option("--threads", type=int, default=None, help="Threads per process (default: $WEB_THREADS or 8).")
 def serve(host: str, port: int | None, workers: int | None, threads: int | None) -> None:
     """Serve the web app with granian (a production WSGI server)."""
     from granian import Granian

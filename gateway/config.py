@@ -72,7 +72,7 @@ class Settings:
     resume_ttl: int = DEFAULT_RESUME_TTL
     log_level: str = "INFO"
     web_workers: int = 1
-    web_threads: int = 32
+    web_threads: int = 8
     #: Services (handlers/): balance provider ``demo`` or ``http`` (the template in handlers/remittance).
     balance_provider: str = "demo"
     balance_api_url: str | None = None
@@ -119,7 +119,7 @@ class Settings:
             resume_ttl=_int(env, "USSD_RESUME_TTL", DEFAULT_RESUME_TTL, 60, 3600),
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
             web_workers=_int(env, "WEB_WORKERS", 1, 1, 64),
-            web_threads=_int(env, "WEB_THREADS", 32, 1, 1024),
+            web_threads=_int(env, "WEB_THREADS", 8, 1, 1024),
             balance_provider=_balance_provider(env),
             balance_api_url=(env.get("BALANCE_API_URL") or "").rstrip("/") or None,
             balance_deadline_s=_int(env, "BALANCE_DEADLINE_MS", int(DEFAULT_BALANCE_DEADLINE_S * 1000), 100,

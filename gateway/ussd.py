@@ -16,13 +16,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 from redis.exceptions import RedisError
 
 from handlers.geo import home_country
 from menus.catalog import Catalog
-from menus.engine import LANGUAGE_SCREEN, Caller, Effect, Engine
+from menus.engine import LANGUAGE_SCREEN, Caller, Effect, Engine, NeedsHandler
 from menus.languages import default_language
 from sessions.identity import caller_key
 from sessions.store import SessionBusy, SessionStore
@@ -105,7 +105,11 @@ class UssdService:
 
     def _answer(self, request: UssdRequest) -> tuple[str, str]:
         try:
-            session = self.sessions.open(request.session_id, caller_key(request.phone, self.pepper()))
+            caller_id = caller_key(request.phone, self.pepper())
+            fast = self._from_local_copy(request, caller_id)
+            if fast is not None:
+                return fast
+            session = self.sessions.open(request.session_id, caller_id)
         except (RedisError, SessionBusy) as exc:
             log.warning("USSD session store unavailable: %s", type(exc).__name__)
             return self._apology(request, None), "unavailable"
@@ -145,6 +149,31 @@ class UssdService:
             self.effects(turn.effects, caller)
         return body, "end" if turn.end else "ok"
 
+    def _from_local_copy(self, request: UssdRequest, caller_id: str) -> tuple[str, str] | None:
+        """Answer from this process's copy of the session with one compare-and-set save, when the step only moves
+        between menu screens (no handler can run twice). None sends the request down the locked path."""
+        session = self.sessions.cached(request.session_id, caller_id)
+        if session is None or session.state is None:
+            return None
+        cached = session.replay(request.text)
+        if cached is not None:
+            return cached, "replay"
+        rest = session.new_input(request.text)
+        if rest is None:
+            return None
+        caller = Caller(request.session_id, request.phone, request.network_code, request.service_code,
+                        session.state["l"], self.services)
+        try:
+            turn = self.engine.feed(caller, session.state, rest, pure=True)
+        except NeedsHandler:
+            return None
+        body = ("END " if turn.end else "CON ") + turn.text
+        screen = turn.state.get("s")
+        if not self.sessions.save(session, text=request.text, state=turn.state, response=body, ended=turn.end,
+                                  resume=None if screen == "resume" else screen not in self._no_resume, compare=True):
+            return None
+        return body, "end" if turn.end else "ok"
+
     def _then(self, caller: Caller, first: Any, text: str) -> Any:
         """A session that starts with inputs already (a dial string like ``*384*55*1#``)."""
         turn = self.engine.feed(caller, first.state, text)
@@ -174,7 +203,23 @@ def read_form(environ: dict[str, Any]) -> dict[str, str]:
     if length > MAX_BODY_BYTES:
         raise BadCallback("the request body is larger than an AT callback can be")
     raw = environ["wsgi.input"].read(length) if length > 0 else b""
-    return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    return parse_form(raw.decode("utf-8", "replace"))
+
+
+def parse_form(body: str) -> dict[str, str]:
+    """``dict(parse_qsl(body, keep_blank_values=True))``, three times faster on AT's forms, where most fields
+    need no unquoting (measured in bench/README.md: parsing was a tenth of the hot path's CPU)."""
+    form = {}
+    for pair in body.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        form[name] = value
+    return form
 
 
 class UssdEndpoint:

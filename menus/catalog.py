@@ -39,6 +39,13 @@ def placeholders(text: str) -> set[str]:
         raise CatalogError(f"Malformed placeholder in {text!r}: {exc}") from None
 
 
+class _Blank(dict):
+    """Format values where a placeholder with no value shows as nothing rather than raising."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Every language's messages. ``languages`` is ordered: the source language first, then by file name."""
@@ -73,7 +80,7 @@ class Catalog:
         template = table.get(key)
         if template is None:
             template = self.messages[SOURCE_LANGUAGE].get(key, key)
-        return template.format(**params) if params else template
+        return template.format_map(_Blank(params)) if params else template
 
     def keys(self) -> set[str]:
         return set(self.messages[SOURCE_LANGUAGE])

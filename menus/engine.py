@@ -12,10 +12,11 @@ expect gets the screen again with a short notice: the caller never gets an error
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalog import Catalog
+from .catalog import Catalog, placeholders
 from .model import InputSpec, MenuSet, ScreenDef, Target
 from .render import BACK, HOME, MORE, NavLabels, paginate
 
@@ -29,6 +30,12 @@ BUILTIN_ACTIONS = frozenset({RESUME, SET_LANGUAGE})
 _HOME_DEPTH = 2
 _MAX_REDIRECTS = 8
 _MAX_HISTORY = 20
+# Set while a step may not call handlers (see Engine.feed's ``pure``).
+_PURE: ContextVar[bool] = ContextVar("pure", default=False)
+
+
+class NeedsHandler(Exception):
+    """A ``pure`` step reached a handler. Raised before the handler runs, so nothing happened."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,9 @@ class Engine:
         if clash:
             raise ValueError(f"Handler names {sorted(clash)} are the engine's own; pick other names.")
         self.handlers = dict(handlers)
+        # Views of menu screens by (screen, language), read-only once built; None for a screen whose text has
+        # placeholders, which is built for each request.
+        self._static_views: dict[tuple[str, str], _View | None] = {}
         self._nav = {
             lang: NavLabels(
                 catalog.text(lang, "common.more"), catalog.text(lang, "common.back"), catalog.text(lang, "common.home")
@@ -160,7 +170,7 @@ class Engine:
         """Apply one input to the session state."""
         state = _copy(state)
         effects: list[Effect] = []
-        view = _View.from_json(state["view"])
+        view = self._view(state)
         value = value.strip()
         pages = self._pages(state, view, state.get("n"))
         if value == MORE and state["p"] < len(pages) - 1:
@@ -185,15 +195,25 @@ class Engine:
             return self._notice(state, "common.invalid_choice")
         return self._turn(state, effects)
 
-    def feed(self, caller: Caller, state: dict[str, Any], inputs: str) -> Turn:
+    def feed(self, caller: Caller, state: dict[str, Any], inputs: str, *, pure: bool = False) -> Turn:
         """Apply several inputs sent at once (``1*2``, as from a dial string like ``*384*55*1*2#``). A screen that
-        asks for free input takes the rest whole, ``*`` included."""
+        asks for free input takes the rest whole, ``*`` included.
+
+        ``pure`` steps may only move between menu screens: reaching a handler raises :class:`NeedsHandler`
+        before it runs. The gateway uses this to answer from an unlocked session copy when nothing can happen
+        twice.
+        """
+        if pure:
+            token = _PURE.set(True)
+            try:
+                return self.feed(caller, state, inputs)
+            finally:
+                _PURE.reset(token)
         turn: Turn | None = None
         rest: str | None = inputs
         effects: list[Effect] = []
         while rest is not None:
-            view = state["view"]
-            if view["x"] is not None or "*" not in rest:
+            if self._view(state).expect is not None or "*" not in rest:
                 value, rest = rest, None
             else:
                 value, rest = rest.split("*", 1)
@@ -246,10 +266,12 @@ class Engine:
             return
         if push:
             self._push(state)
-        self._show(state, screen_id, self._static_view(screen, state))
+        self._show(state, screen_id, None)
 
     def _run(self, caller: Caller, state: dict, name: str, params: Mapping[str, str], value: str | None,
              effects: list, *, push: bool, screen: str | None = None, depth: int = 0) -> None:
+        if _PURE.get():
+            raise NeedsHandler(name)
         call = Call(caller=_with_lang(caller, state["l"]), params=params, vars=state["v"], input=value,
                     catalog=self.catalog)
         reply = self.handlers[name](call)
@@ -279,15 +301,29 @@ class Engine:
         if state["s"] and state["s"] != "resume":
             state["h"] = [*state["h"], state["s"]][-_MAX_HISTORY:]
 
-    def _show(self, state: dict, screen_id: str | None, view: _View) -> None:
+    def _show(self, state: dict, screen_id: str | None, view: _View | None) -> None:
+        """Make ``screen_id`` the current screen. A menu screen's view is rebuilt from the menu when needed
+        (``view`` None), which keeps the stored state small; a view drawn by a handler is stored whole."""
         state["s"] = screen_id
         state["p"] = 0
-        state["view"] = view.to_json()
+        state["view"] = view.to_json() if view is not None else None
         state.pop("n", None)
+
+    def _view(self, state: dict) -> _View:
+        if state["view"] is not None:
+            return _View.from_json(state["view"])
+        return self._static_view(self.menus.get(state["s"]), state)
 
     def _static_view(self, screen: ScreenDef, state: dict) -> _View:
         lang = state["l"]
-        header = self.catalog.text(lang, screen.text, **state["v"]) if screen.text else ""
+        key = (screen.id, lang)
+        if key not in self._static_views:
+            fixed = not (screen.text and placeholders(self.catalog.text(lang, screen.text)))
+            self._static_views[key] = self._build_static_view(screen, lang, {}) if fixed else None
+        return self._static_views[key] or self._build_static_view(screen, lang, state["v"])
+
+    def _build_static_view(self, screen: ScreenDef, lang: str, variables: Mapping[str, str]) -> _View:
+        header = self.catalog.text(lang, screen.text, **variables) if screen.text else ""
         lines, choices = [], {}
         for number, option in enumerate(screen.options, start=1):
             lines.append(f"{number} {self.catalog.text(lang, option.label)}")
@@ -332,7 +368,7 @@ class Engine:
         return self._turn(state, [])
 
     def _turn(self, state: dict, effects: list[Effect]) -> Turn:
-        view = _View.from_json(state["view"])
+        view = self._view(state)
         pages = self._pages(state, view, state.get("n"))
         page = min(state["p"], len(pages) - 1)
         return Turn(text=pages[page], end=view.end, state=state, effects=effects)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .gsm import fits_ussd
 
@@ -41,10 +42,17 @@ def paginate(
     ``can_go_back`` adds ``0 Back`` to every page (on later pages it always appears, meaning the previous
     page). ``show_home`` adds ``00 Home`` to the last page.
     """
+    return list(_paginate(header, tuple(lines), nav, budget, can_go_back, show_home))
+
+
+@lru_cache(maxsize=8192)
+def _paginate(header: str, lines: tuple[str, ...], nav: NavLabels, budget: int, can_go_back: bool,
+              show_home: bool) -> tuple[str, ...]:
+    # Cached: most screens are the same few menus in a few languages, and this runs on every request.
     blocks = [*_paragraphs(header), *lines]
     whole = _compose(blocks, more=False, back=can_go_back, home=show_home, nav=nav)
     if fits_ussd(whole, budget):
-        return [whole]
+        return (whole,)
     pages: list[str] = []
     current: list[str] = []
     index = 0
@@ -65,7 +73,7 @@ def paginate(
         current = []
     if current:
         pages.append(_compose(current, more=False, back=can_go_back or bool(pages), home=show_home, nav=nav))
-    return pages
+    return tuple(pages)
 
 
 def _compose(blocks: Sequence[str], *, more: bool, back: bool, home: bool, nav: NavLabels) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 from redis import Redis
 
 from .keys import lock_key, profile_key, resume_key, state_key
+from .local import LocalSessions
 
 #: A lock outlives any sane request; if a process dies holding it, the session is free again after this.
 LOCK_MS = 4000
@@ -38,8 +39,13 @@ return {redis.call('HGETALL', KEYS[1]), redis.call('GET', KEYS[3]), redis.call('
 """
 
 # Save, move the resume point, remember the language, release the lock (only if still ours): one round trip.
+# With an expected version (ARGV[12]) it is a compare-and-set instead: it saves only if nobody saved since and no
+# request holds the lock, and returns 0 otherwise.
 _SAVE = """
-redis.call('HSET', KEYS[1], 'st', ARGV[3], 'hl', ARGV[4], 'hd', ARGV[5], 'r', ARGV[6])
+if ARGV[12] ~= '' then
+  if redis.call('HGET', KEYS[1], 'v') ~= ARGV[12] or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+end
+redis.call('HSET', KEYS[1], 'st', ARGV[3], 'hl', ARGV[4], 'hd', ARGV[5], 'r', ARGV[6], 'v', ARGV[13])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 if ARGV[7] == 'set' then redis.call('SET', KEYS[3], ARGV[8], 'EX', ARGV[9])
 elseif ARGV[7] == 'del' then redis.call('DEL', KEYS[3]) end
@@ -74,6 +80,8 @@ class Session:
     last_response: str | None
     resume: dict[str, Any] | None
     lang: str | None
+    #: Changes on every save; a compare-and-set save names the version it started from.
+    version: str = ""
 
     def replay(self, text: str) -> str | None:
         """The answer already given to this exact ``text``, if this request repeats the previous one."""
@@ -107,6 +115,7 @@ class SessionStore:
         self.resume_ttl = resume_ttl
         # Scripts run by EVALSHA (loaded on first NOSCRIPT), never inside a pipeline: redis-py would send
         # SCRIPT EXISTS before every pipeline, a third round trip.
+        self.local = LocalSessions(ttl=ttl)
         self._load = connection.register_script(_LOAD)
         self._save = connection.register_script(_SAVE)
         self._release = connection.register_script(_RELEASE)
@@ -139,28 +148,46 @@ class SessionStore:
             last_response=raw[b"r"].decode() if b"r" in raw else None,
             resume=json.loads(resume) if resume else None,
             lang=lang.decode() if lang else None,
+            version=raw.get(b"v", b"").decode(),
         )
 
     def save(self, session: Session, *, text: str, state: dict[str, Any], response: str, ended: bool,
-             resume: bool | None) -> None:
+             resume: bool | None, compare: bool = False) -> bool:
         """Store the new state and the answer given to ``text`` and release the lock. The caller's resume point
         is set to this state (``resume=True``), cleared (``False``, or when the session ``ended``) or left as it
-        is (``None``: the caller is looking at the resume offer itself)."""
+        is (``None``: the caller is looking at the resume offer itself).
+
+        With ``compare``, the session was not locked (it came from :meth:`cached`): the save happens only if the
+        session is still at ``session.version`` and unlocked, and False says it was not.
+        """
+        encoded = _dumps(state)
+        version = secrets.token_hex(6)
+        digest = _digest(session.id, text)
         if ended or resume is False:
-            mode, point = "del", ""
+            mode = "del"
         elif resume:
-            mode = "set"
-            point = _dumps({k: state[k] for k in ("s", "p", "h", "v", "l", "view") if k in state})
+            mode = "set"  # the resume point is the state itself (the engine restores only what it needs)
         else:
-            mode, point = "keep", ""
+            mode = "keep"
         lang = state.get("l") or ""
-        self._save(
+        saved = self._save(
             keys=self._keys(session.id, session.caller),
             args=[
-                session.token, self.ttl, _dumps(state), len(text), _digest(session.id, text), response,
-                mode, point, self.resume_ttl, lang if lang != session.lang else "", PROFILE_TTL,
+                session.token, self.ttl, encoded, len(text), digest, response, mode,
+                encoded if mode == "set" else "", self.resume_ttl, lang if lang != session.lang else "", PROFILE_TTL,
+                session.version if compare else "", version,
             ],
         )
+        if not saved:
+            self.local.forget(session.id)
+            return False
+        self.local.put(Session(session.id, session.caller, "", None, len(text), digest, response, None,
+                               lang or session.lang, version), encoded)
+        return True
+
+    def cached(self, session_id: str, caller: str) -> Session | None:
+        """This process's copy of a session it saved last, or None. Not locked: save it with ``compare=True``."""
+        return self.local.get(session_id, caller)
 
     def release(self, session: Session) -> None:
         """Free the lock without saving (the request failed)."""
