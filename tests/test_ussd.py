@@ -196,3 +196,21 @@ def test_metrics_count_requests(client, english_phone):
 
 def test_healthz(client):
     assert client.get("/healthz").get_json() == {"status": "ok", "redis": True}
+
+
+def test_two_web_processes_take_turns_on_one_session(settings, redis):
+    """Each process answers from its own copy of the session only while that copy is current; a stale copy
+    fails its compare-and-set and the request takes the locked path."""
+    first, second = create_app(settings).test_client(), create_app(settings).test_client()
+    on_first, on_second = Phone(first), Phone(second)
+    on_second.session_id = on_first.session_id
+    on_first.dial()
+    assert on_first.send("1").startswith(f"CON {WELCOME_EN}")  # first process: language, then welcome
+    on_second.inputs = list(on_first.inputs)
+    assert on_second.send("3").startswith("CON Alerts")  # second process moves the session on
+    on_first.inputs = list(on_second.inputs)
+    # The first process's copy still stands on the welcome menu, where 5 is "Language"; on the alerts screen the
+    # caller really is on, 5 is not an option.
+    assert on_first.send("5").startswith("CON Sorry, that is not an option.\nAlerts")
+    on_second.inputs = list(on_first.inputs)
+    assert on_second.send("0").startswith(f"CON {WELCOME_EN}")
