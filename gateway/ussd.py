@@ -22,10 +22,11 @@ from redis.exceptions import RedisError
 
 from handlers.geo import home_country
 from menus.catalog import Catalog
-from menus.engine import LANGUAGE_SCREEN, Caller, Effect, Engine, NeedsHandler
+from menus.engine import LANGUAGE_SCREEN, Caller, Effect, Engine, NeedsHandler, Turn
 from menus.languages import default_language
+from outbox.phones import mask
 from sessions.identity import caller_key
-from sessions.store import SessionBusy, SessionStore
+from sessions.store import Session, SessionBusy, SessionStore
 
 from . import metrics
 
@@ -70,11 +71,6 @@ class UssdRequest:
         )
 
 
-def mask_phone(phone: str) -> str:
-    """``+254711222333`` → ``+2547******33``: enough to tell two callers apart in a log, not to call them."""
-    return phone[:5] + "*" * max(len(phone) - 7, 0) + phone[-2:] if len(phone) > 7 else "***"
-
-
 class UssdService:
     """Answers one USSD callback. Thread-safe: every request's state lives in its own locals and in Redis."""
 
@@ -97,7 +93,7 @@ class UssdService:
             body, outcome = self._answer(request)
         except Exception:  # a handler bug must reach the caller as an apology, never as a 5xx
             log.exception("USSD request failed (session %s, caller %s)", request.session_id[-8:],
-                          mask_phone(request.phone))
+                          mask(request.phone))
             body, outcome = self._apology(request, None), "error"
         metrics.USSD_REQUESTS.labels(outcome).inc()
         metrics.USSD_LATENCY.observe(time.perf_counter() - started)
@@ -131,18 +127,13 @@ class UssdService:
                     turn = self.engine.redisplay(session.state, "common.rewritten")
                 else:
                     turn = self.engine.feed(caller, session.state, rest)
-            body = ("END " if turn.end else "CON ") + turn.text
-            screen = turn.state.get("s")
-            self.sessions.save(
-                session, text=request.text, state=turn.state, response=body, ended=turn.end,
-                resume=None if screen == "resume" else screen not in self._no_resume,
-            )
+            body = self._save(session, request, turn)
         except RedisError as exc:
             log.warning("USSD session store failed mid-request: %s", type(exc).__name__)
             return self._apology(request, lang), "unavailable"
         except Exception:  # a handler bug: the caller gets an apology, the session stays usable
             log.exception("USSD handler failed (session %s, caller %s)", request.session_id[-8:],
-                          mask_phone(request.phone))
+                          mask(request.phone))
             self._release_quietly(session)
             return self._apology(request, lang), "error"
         if turn.effects and self.effects is not None:
@@ -167,20 +158,28 @@ class UssdService:
             turn = self.engine.feed(caller, session.state, rest, pure=True)
         except NeedsHandler:
             return None
-        body = ("END " if turn.end else "CON ") + turn.text
-        screen = turn.state.get("s")
-        if not self.sessions.save(session, text=request.text, state=turn.state, response=body, ended=turn.end,
-                                  resume=None if screen == "resume" else screen not in self._no_resume, compare=True):
+        body = self._save(session, request, turn, compare=True)
+        if body is None:
             return None
         return body, "end" if turn.end else "ok"
 
-    def _then(self, caller: Caller, first: Any, text: str) -> Any:
+    def _save(self, session: Session, request: UssdRequest, turn: Turn, *, compare: bool = False) -> str | None:
+        """Save the turn and return the body to send; None when a compare-and-set save lost to another request.
+        A caller's resume point follows them except on the start, language and resume screens."""
+        body = ("END " if turn.end else "CON ") + turn.text
+        screen = turn.state.get("s")
+        saved = self.sessions.save(session, text=request.text, state=turn.state, response=body, ended=turn.end,
+                                   resume=None if screen == "resume" else screen not in self._no_resume,
+                                   compare=compare)
+        return body if saved else None
+
+    def _then(self, caller: Caller, first: Turn, text: str) -> Turn:
         """A session that starts with inputs already (a dial string like ``*384*55*1#``)."""
         turn = self.engine.feed(caller, first.state, text)
         turn.effects = [*first.effects, *turn.effects]
         return turn
 
-    def _release_quietly(self, session: Any) -> None:
+    def _release_quietly(self, session: Session) -> None:
         try:
             self.sessions.release(session)
         except RedisError:
