@@ -20,7 +20,7 @@ from redis import Redis
 from menus.catalog import Catalog
 from menus.engine import Engine
 from menus.model import MenuSet
-from sessions.identity import load_pepper
+from sessions.identity import load_pepper, pepper_from_secret
 from sessions.store import SessionStore
 
 from . import api, embedded_redis, health, outbox_setup, sms, ussd_events
@@ -50,9 +50,9 @@ class LazyPepper:
     """The caller-pseudonym key, fetched from Redis on first use: the web server must start (and answer with an
     apology) even when Redis is down at that moment."""
 
-    def __init__(self, connection: Redis) -> None:
+    def __init__(self, connection: Redis, secret: str | None = None) -> None:
         self._connection = connection
-        self._value: bytes | None = None
+        self._value: bytes | None = pepper_from_secret(secret) if secret else None
         self._lock = threading.Lock()
 
     def __call__(self) -> bytes:
@@ -85,10 +85,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     catalog = Catalog.load()
     menus = MenuSet.load()
-    pepper = LazyPepper(connection)
+    pepper = LazyPepper(connection, settings.secret)
     services = Services(settings=settings, redis=connection, catalog=catalog, pepper=pepper)
     engine = Engine(menus, catalog, HANDLERS, settings.page_budget)
-    sessions = SessionStore(connection, ttl=settings.session_ttl, resume_ttl=settings.resume_ttl)
+    sessions = SessionStore(connection, ttl=settings.session_ttl, resume_ttl=settings.resume_ttl, pepper=pepper)
     service = UssdService(engine, sessions, catalog, pepper, services=services,
                           effects=lambda effects, caller: dispatch_effects(services, effects, caller))
 

@@ -66,6 +66,9 @@ class Settings:
     at_sender_id: str | None = None
     at_api_url: str | None = None
     callback_token: str | None = None
+    #: Keys caller pseudonyms and session digests. Unset, one is made and kept in Redis (a Redis dump then holds
+    #: it too); set it in production so that a copy of Redis alone reveals no number and no PIN.
+    secret: str | None = None
     port: int = 8000
     page_budget: int = DEFAULT_PAGE_BUDGET
     session_ttl: int = DEFAULT_SESSION_TTL
@@ -113,6 +116,7 @@ class Settings:
             at_sender_id=env.get("AT_SENDER_ID") or None,
             at_api_url=(env.get("AT_API_URL") or "").rstrip("/") or None,
             callback_token=env.get("CALLBACK_TOKEN") or None,
+            secret=env.get("GATEWAY_SECRET") or None,
             port=_int(env, "PORT", 8000, 1, 65535),
             page_budget=_int(env, "USSD_PAGE_BUDGET", DEFAULT_PAGE_BUDGET, 40, 182),
             session_ttl=_int(env, "USSD_SESSION_TTL", DEFAULT_SESSION_TTL, 30, 3600),

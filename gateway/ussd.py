@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from handlers.geo import home_country
 from menus.catalog import Catalog
-from menus.engine import LANGUAGE_SCREEN, Caller, Effect, Engine, NeedsHandler, Turn
+from menus.engine import RESUME, Caller, Effect, Engine, NeedsHandler, Turn
 from menus.languages import default_language
 from outbox.phones import mask
 from sessions.identity import caller_key
@@ -57,11 +57,9 @@ class UssdRequest:
         session_id = (form.get("sessionId") or "").strip()
         if not _SESSION_ID.match(session_id):
             raise BadCallback("sessionId is missing or malformed")
-        phone = (form.get("phoneNumber") or "").strip().replace(" ", "")
-        if not _PHONE.match(phone):
+        phone = msisdn(form.get("phoneNumber"))
+        if phone is None:
             raise BadCallback("phoneNumber is missing or is not a phone number")
-        if not phone.startswith("+"):
-            phone = "+" + phone
         return cls(
             session_id=session_id,
             phone=phone,
@@ -69,6 +67,15 @@ class UssdRequest:
             service_code=(form.get("serviceCode") or "").strip()[:32],
             text=form.get("text") or "",
         )
+
+
+def msisdn(raw: str | None) -> str | None:
+    """AT's ``phoneNumber`` in E.164 (``+`` added when missing), or None when it is not a number at all. A full
+    ``phonenumbers`` parse is not needed here: AT sends the network's own MSISDN."""
+    phone = (raw or "").strip().replace(" ", "")
+    if not _PHONE.match(phone):
+        return None
+    return phone if phone.startswith("+") else "+" + phone
 
 
 class UssdService:
@@ -82,7 +89,6 @@ class UssdService:
         self.pepper = pepper
         self.services = services
         self.effects = effects
-        self._no_resume = {engine.menus.start, LANGUAGE_SCREEN, "resume"}
 
     def answer(self, form: Mapping[str, str]) -> str:
         """The body to send back: always ``CON …`` or ``END …``."""
@@ -127,7 +133,7 @@ class UssdService:
                     turn = self.engine.redisplay(session.state, "common.rewritten")
                 else:
                     turn = self.engine.feed(caller, session.state, rest)
-            body = self._save(session, request, turn)
+            body, saved = self._save(session, request, turn)
         except RedisError as exc:
             log.warning("USSD session store failed mid-request: %s", type(exc).__name__)
             return self._apology(request, lang), "unavailable"
@@ -136,7 +142,7 @@ class UssdService:
                           mask(request.phone))
             self._release_quietly(session)
             return self._apology(request, lang), "error"
-        if turn.effects and self.effects is not None:
+        if saved and turn.effects and self.effects is not None:
             self.effects(turn.effects, caller)
         return body, "end" if turn.end else "ok"
 
@@ -158,20 +164,20 @@ class UssdService:
             turn = self.engine.feed(caller, session.state, rest, pure=True)
         except NeedsHandler:
             return None
-        body = self._save(session, request, turn, compare=True)
-        if body is None:
+        body, saved = self._save(session, request, turn, compare=True)
+        if not saved:
             return None
         return body, "end" if turn.end else "ok"
 
-    def _save(self, session: Session, request: UssdRequest, turn: Turn, *, compare: bool = False) -> str | None:
-        """Save the turn and return the body to send; None when a compare-and-set save lost to another request.
-        A caller's resume point follows them except on the start, language and resume screens."""
+    def _save(self, session: Session, request: UssdRequest, turn: Turn, *, compare: bool = False) -> tuple[str, bool]:
+        """Save the turn; return the body to send and whether it was saved (False: another request got there
+        first, or a lock expired under this one). The resume point follows :meth:`Engine.resumable`."""
         body = ("END " if turn.end else "CON ") + turn.text
-        screen = turn.state.get("s")
+        # On the resume offer itself the resume point stays as it is until the caller picks.
+        resume = None if turn.state.get("s") == RESUME else self.engine.resumable(turn.state)
         saved = self.sessions.save(session, text=request.text, state=turn.state, response=body, ended=turn.end,
-                                   resume=None if screen == "resume" else screen not in self._no_resume,
-                                   compare=compare)
-        return body if saved else None
+                                   resume=resume, compare=compare)
+        return body, saved
 
     def _then(self, caller: Caller, first: Turn, text: str) -> Turn:
         """A session that starts with inputs already (a dial string like ``*384*55*1#``)."""
@@ -196,12 +202,17 @@ class UssdService:
 def read_form(environ: dict[str, Any]) -> dict[str, str]:
     """The form fields of a WSGI request (``application/x-www-form-urlencoded``), last value wins."""
     try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
+        length = int(environ.get("CONTENT_LENGTH") or -1)
     except ValueError:
-        length = 0
+        length = -1
     if length > MAX_BODY_BYTES:
         raise BadCallback("the request body is larger than an AT callback can be")
-    raw = environ["wsgi.input"].read(length) if length > 0 else b""
+    if length >= 0:
+        raw = environ["wsgi.input"].read(length)
+    else:  # chunked: no length given, the server ends the stream
+        raw = environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
+        if len(raw) > MAX_BODY_BYTES:
+            raise BadCallback("the request body is larger than an AT callback can be")
     return parse_form(raw.decode("utf-8", "replace"))
 
 

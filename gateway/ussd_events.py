@@ -18,6 +18,7 @@ from sessions.identity import caller_key
 
 from . import metrics
 from .auth import require_callback_token
+from .ussd import msisdn
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ussd", __name__)
@@ -46,7 +47,7 @@ def ussd_events() -> Response:
     status_key, dropoff_key = stats_keys(datetime.now(UTC).strftime("%Y-%m-%d"))
     try:
         screen = None
-        phone = request.form.get("phoneNumber", "").strip()
+        phone = msisdn(request.form.get("phoneNumber"))
         if status in ("Incomplete", "Failed") and session_id and phone:
             gateway = current_app.extensions["gateway"]
             state = gateway.sessions.state_of(caller_key(phone, gateway.ussd.pepper()), session_id)

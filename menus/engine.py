@@ -143,6 +143,19 @@ class Engine:
             for lang in catalog.languages
         }
 
+    def resumable(self, state: Mapping[str, Any]) -> bool:
+        """Whether a caller whose call drops on this state is offered to come back to it. Not the start, language
+        or resume screens (nothing to come back to), not a private menu's screens (a report in progress), and
+        not a screen asking for a secret (a PIN): whoever redials on that phone within minutes may not be the
+        caller."""
+        screen = state.get("s")
+        if screen in (None, RESUME, self.menus.start, LANGUAGE_SCREEN):
+            return False
+        if screen.split(".", 1)[0] in self.menus.private:
+            return False
+        expect = self._view(dict(state)).expect
+        return not (expect and expect.get("s"))
+
     def nav_labels(self, lang: str) -> NavLabels:
         return self._nav.get(lang) or self._nav[self.catalog.languages[0]]
 

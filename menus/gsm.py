@@ -9,7 +9,6 @@ escape pair is never split across SMS parts. A single character outside both tab
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from dataclasses import dataclass
 from typing import Literal
@@ -57,10 +56,6 @@ def septets(text: str) -> int:
 def utf16_units(text: str) -> int:
     """UTF-16 code units: characters outside the BMP (emoji) take two."""
     return len(text.encode("utf-16-le")) // 2
-
-
-def encoding_of(text: str) -> Encoding:
-    return "GSM-7" if is_gsm7(text) else "UCS-2"
 
 
 def size_of(text: str) -> tuple[Encoding, int]:
@@ -133,10 +128,3 @@ def to_gsm_lookalikes(text: str) -> str:
             stripped = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
             out.append(stripped if stripped and is_gsm7(stripped) else char)
     return "".join(out)
-
-
-def segments_for(units: int, encoding: Encoding) -> int:
-    """Parts needed for ``units`` of a text with no escape pairs; for quick estimates over many texts."""
-    if units <= SMS_SINGLE[encoding]:
-        return 1
-    return math.ceil(units / SMS_PART[encoding])

@@ -4,6 +4,8 @@ A menu file::
 
     menu: welcome             # the menu's name; screens are addressed as ``welcome.main``
     start: main               # only the welcome menu's start matters: it is where every caller begins
+    private: false            # true: a caller whose call drops here is not offered to resume (someone else
+                              # may redial on that phone); for the report menu
     screens:
       main:
         text: welcome.title   # a translation key (menus/locale/*.po)
@@ -120,24 +122,30 @@ class MenuSet:
     screens: Mapping[str, ScreenDef]
     start: str
     files: tuple[str, ...] = field(default=())
+    #: Menus whose screens are never offered for resume after a dropped call.
+    private: frozenset[str] = field(default=frozenset())
 
     @classmethod
     def load(cls, directory: Path = MENU_DIR, start_menu: str = "welcome") -> MenuSet:
         screens: dict[str, ScreenDef] = {}
         starts: dict[str, str] = {}
+        private: set[str] = set()
         files = sorted(directory.glob("*.yaml"))
         for path in files:
             with path.open(encoding="utf-8") as fh:
                 raw = yaml.safe_load(fh)
             name, start, parsed = _parse_menu(path.name, raw)
             starts[name] = start
+            if raw.get("private"):
+                private.add(name)
             for screen in parsed:
                 if screen.id in screens:
                     raise MenuError(f"{path.name}: screen {screen.id!r} is defined twice.")
                 screens[screen.id] = screen
         if start_menu not in starts:
             raise MenuError(f"No menu named {start_menu!r} in {directory}: callers would have nowhere to start.")
-        return cls(MappingProxyType(screens), f"{start_menu}.{starts[start_menu]}", tuple(p.name for p in files))
+        return cls(MappingProxyType(screens), f"{start_menu}.{starts[start_menu]}", tuple(p.name for p in files),
+                   frozenset(private))
 
     def get(self, screen_id: str) -> ScreenDef:
         return self.screens[screen_id]

@@ -16,7 +16,8 @@ import hashlib
 import json
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis import Redis
@@ -24,10 +25,11 @@ from redis import Redis
 from .keys import lock_key, profile_key, resume_key, state_key
 from .local import LocalSessions
 
-#: A lock outlives any sane request; if a process dies holding it, the session is free again after this.
-LOCK_MS = 4000
-#: How long a request waits for a concurrent one of the same session before giving up.
-LOCK_WAIT_S = 3.0
+#: A lock outlives any request AT still waits for (its application timeout is 15 s, a balance deadline at most
+#: 10 s); if a process dies holding it, the session is free again after this.
+LOCK_MS = 15_000
+#: How long a request waits for a concurrent one of the same session before giving up (AT gives up at 10-15 s).
+LOCK_WAIT_S = 8.0
 _LOCK_POLL_S = 0.02
 #: A caller's language is kept this long after their last call.
 PROFILE_TTL = 400 * 24 * 3600
@@ -44,6 +46,8 @@ return {redis.call('HGETALL', KEYS[1]), redis.call('GET', KEYS[3]), redis.call('
 _SAVE = """
 if ARGV[12] ~= '' then
   if redis.call('HGET', KEYS[1], 'v') ~= ARGV[12] or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+elseif redis.call('GET', KEYS[2]) ~= ARGV[1] then
+  return 0  -- the lock expired under a request that took too long; whoever holds it now decides
 end
 redis.call('HSET', KEYS[1], 'st', ARGV[3], 'hl', ARGV[4], 'hd', ARGV[5], 'r', ARGV[6], 'v', ARGV[13])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
@@ -82,10 +86,12 @@ class Session:
     lang: str | None
     #: Changes on every save; a compare-and-set save names the version it started from.
     version: str = ""
+    #: Keys the digests of ``text``: never stored, so a copy of Redis cannot test PINs against them.
+    key: bytes = field(default=b"", repr=False)
 
     def replay(self, text: str) -> str | None:
         """The answer already given to this exact ``text``, if this request repeats the previous one."""
-        if self.last_response is not None and len(text) == self.handled_len and _digest(self.id, text) == (
+        if self.last_response is not None and len(text) == self.handled_len and _digest(self.key, self.id, text) == (
             self.handled_digest
         ):
             return self.last_response
@@ -99,18 +105,21 @@ class Session:
         n = self.handled_len
         if n == 0:
             return text
-        if len(text) > n + 1 and text[n] == "*" and _digest(self.id, text[:n]) == self.handled_digest:
+        if len(text) > n + 1 and text[n] == "*" and _digest(self.key, self.id, text[:n]) == self.handled_digest:
             return text[n + 1 :]
         return None
 
 
-def _digest(session_id: str, text: str) -> str:
-    return hashlib.blake2b(text.encode(), key=session_id.encode()[:64], digest_size=12).hexdigest()
+def _digest(key: bytes, session_id: str, text: str) -> str:
+    """A digest of the inputs handled so far. ``text`` may hold a PIN: the key (the installation's pepper) is what
+    keeps the 10,000 possible PINs from being tried against a stored digest."""
+    return hashlib.blake2b(f"{session_id}\0{text}".encode(), key=key[:64], digest_size=12).hexdigest()
 
 
 class SessionStore:
-    def __init__(self, connection: Redis, *, ttl: int, resume_ttl: int) -> None:
+    def __init__(self, connection: Redis, *, ttl: int, resume_ttl: int, pepper: Callable[[], bytes]) -> None:
         self.connection = connection
+        self.pepper = pepper
         self.ttl = ttl
         self.resume_ttl = resume_ttl
         # Scripts run by EVALSHA (loaded on first NOSCRIPT), never inside a pipeline: redis-py would send
@@ -149,6 +158,7 @@ class SessionStore:
             resume=json.loads(resume) if resume else None,
             lang=lang.decode() if lang else None,
             version=raw.get(b"v", b"").decode(),
+            key=self.pepper(),
         )
 
     def save(self, session: Session, *, text: str, state: dict[str, Any], response: str, ended: bool,
@@ -162,7 +172,7 @@ class SessionStore:
         """
         encoded = _dumps(state)
         version = secrets.token_hex(6)
-        digest = _digest(session.id, text)
+        digest = _digest(session.key, session.id, text)
         if ended or resume is False:
             mode = "del"
         elif resume:
@@ -187,7 +197,10 @@ class SessionStore:
 
     def cached(self, session_id: str, caller: str) -> Session | None:
         """This process's copy of a session it saved last, or None. Not locked: save it with ``compare=True``."""
-        return self.local.get(session_id, caller)
+        session = self.local.get(session_id, caller)
+        if session is not None:
+            session.key = self.pepper()
+        return session
 
     def release(self, session: Session) -> None:
         """Free the lock without saving (the request failed)."""

@@ -100,3 +100,19 @@ def test_dial_walks_a_running_gateway(live_server: str):
     assert "Piliin ang iyong wika" in result.output  # a Filipino number: Tagalog first
     assert "Welcome. How can we help?" in result.output
     assert "| Sorry, that is not an" in result.output  # wrapped to the handset's width
+
+
+def test_a_chunked_ussd_callback_is_read(live_server: str):
+    import http.client
+    from urllib.parse import urlencode, urlsplit
+
+    parts = urlsplit(live_server)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    form = urlencode({"sessionId": "chunked1", "phoneNumber": "254711000001", "networkCode": "63902", "text": ""})
+    connection.request("POST", "/ussd", body=iter([form.encode()]), encode_chunked=True,
+                       headers={"Content-Type": "application/x-www-form-urlencoded", "Transfer-Encoding": "chunked"})
+    response = connection.getresponse()
+    body = response.read().decode()
+    connection.close()
+    assert response.status == 200
+    assert body.startswith("CON ")

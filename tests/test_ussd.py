@@ -214,3 +214,29 @@ def test_two_web_processes_take_turns_on_one_session(settings, redis):
     assert on_first.send("5").startswith("CON Sorry, that is not an option.\nAlerts")
     on_second.inputs = list(on_first.inputs)
     assert on_second.send("0").startswith(f"CON {WELCOME_EN}")
+
+
+def test_a_report_in_progress_is_not_offered_on_redial(english_phone):
+    english_phone.send("4")  # Report a problem
+    english_phone.send("1")  # a category: the next screen asks for free text
+    body = english_phone.redial()
+    assert body.startswith(f"CON {WELCOME_EN}")  # not "Welcome back": the next person on this phone sees nothing
+
+
+def test_a_pin_prompt_is_not_offered_on_redial(client, redis, app):
+    from gateway.demo import seed
+
+    list(seed(redis, app.extensions["gateway"].settings))
+    handset = Phone(client, phone="+254711000001")
+    handset.dial()
+    handset.send("1", "2", "1")  # English, Money, My balance: the PIN prompt
+    assert handset.redial().startswith(f"CON {WELCOME_EN}")
+
+
+def test_with_gateway_secret_no_key_material_is_kept_in_redis(settings, redis):
+    app = create_app(replace(settings, secret="a long operator secret"))
+    handset = Phone(app.test_client())
+    handset.dial()
+    handset.send("1")
+    assert redis.get("gateway:pepper") is None
+    assert redis.keys("ussd:*")  # the session itself is there, keyed by a pseudonym derived from the secret

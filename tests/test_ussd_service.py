@@ -60,8 +60,8 @@ def service(redis: Redis, redis_url: str, recorder: Recorder) -> UssdService:
     catalog = Catalog.load()
     handlers = {name: getattr(recorder, name) for name in ("count", "check_pin", "take_note", "explode")}
     engine = Engine(MenuSet.load(MENUS), catalog, handlers, 160)
-    sessions = SessionStore(connection, ttl=60, resume_ttl=600)
     pepper = load_pepper(connection)
+    sessions = SessionStore(connection, ttl=60, resume_ttl=600, pepper=lambda: pepper)
     return UssdService(engine, sessions, catalog, lambda: pepper, effects=recorder.sink)
 
 
