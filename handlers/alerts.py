@@ -9,20 +9,15 @@ from __future__ import annotations
 
 from menus.engine import Call, Choice, Reply
 from menus.model import Target
+from outbox import subscribers
+from outbox.subscribers import TOPICS
 
 from .context import country_name, host_of, origin_of, screen_text, services
 
-TOPICS = ("safety", "health", "weather", "work")
 #: Countries offered under "another country", after the caller's own two: where most callers work or come from.
 SHORT_LIST = ("AE", "SA", "QA", "KW", "OM", "LB", "JO", "KE", "PH", "BD")
 _COUNTRY_VAR = "alert_country"
 _LIST_LEN = 8
-
-
-def _subscribers():  # the outbox owns the store; imported late so the menus load without it
-    from outbox import subscribers
-
-    return subscribers
 
 
 def pick_here(call: Call) -> Reply:
@@ -66,7 +61,7 @@ def subscribe(call: Call) -> Reply:
         return Reply(text=call.t("alerts.no_country"), end=True)
     topic = call.params.get("topic", "all")
     chosen = frozenset(TOPICS) if topic == "all" else frozenset({topic} & set(TOPICS)) or frozenset(TOPICS)
-    _subscribers().subscribe(services(call).redis, call.caller.phone, country=country, language=call.caller.lang,
+    subscribers.subscribe(services(call).redis, call.caller.phone, country=country, language=call.caller.lang,
                              topics=chosen, source="ussd")
     call.vars.pop(_COUNTRY_VAR, None)
     label = call.t(f"alerts.topic.{topic}") if topic in (*TOPICS, "all") else call.t("alerts.topic.all")
@@ -76,7 +71,7 @@ def subscribe(call: Call) -> Reply:
 
 def mine(call: Call) -> Reply:
     """``alerts.mine``: the caller's subscriptions, each country cancellable."""
-    record = _subscribers().get(services(call).redis, call.caller.phone)
+    record = subscribers.get(services(call).redis, call.caller.phone)
     if record is None or record.opted_out or not record.countries:
         return Reply(text=call.t("alerts.mine.none"))
     lang = call.caller.lang
@@ -91,7 +86,7 @@ def mine(call: Call) -> Reply:
 def cancel(call: Call) -> Reply:
     """``alerts.cancel`` (``params: {country}``, ``*`` for all)."""
     country = call.params.get("country", "*")
-    _subscribers().unsubscribe(services(call).redis, call.caller.phone, country=None if country == "*" else country)
+    subscribers.unsubscribe(services(call).redis, call.caller.phone, country=None if country == "*" else country)
     return Reply(text=call.t("alerts.cancelled"), end=True)
 
 

@@ -3,6 +3,8 @@
 One Redis hash per case, keyed by its short reference code, with a TTL (the retention period), plus a sorted set
 per kind that lists references by creation time for the agency API. A case is made once per USSD session: the
 session id maps to the reference, so a repeated or resumed step updates the same case instead of making another.
+That mapping lives :data:`SESSION_TTL`, not the retention period: the provider's own records map a session id to
+the caller's number, so a mapping kept as long as the case would tie the case to the number.
 
 What is stored: the category or topic, language, host and home country, the caller's number *masked*, and for a
 report the free text the caller chose to give. A call-back cannot be made without the number, so a ticket keeps
@@ -30,6 +32,9 @@ _PREFIX = {CALLBACK: "C", REPORT: "R"}
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 #: Longest free text a report keeps (the input screen enforces it too).
 MAX_TEXT = 140
+#: How long a session id still maps to its case: longer than any USSD session (the network ends one within
+#: minutes), far shorter than the retention period. Refreshed at each step that touches the case.
+SESSION_TTL = 10 * 60
 
 
 @dataclass(frozen=True)
@@ -53,13 +58,14 @@ def upsert(connection: Redis, kind: str, session_id: str, fields: Mapping[str, s
            contact: str | None = None, contact_ttl: int = 0) -> str:
     """Create the session's case, or update it if this session made one already; returns its reference.
 
-    ``fields`` are strings; an empty value removes the field. ``contact`` (a full number, call-backs only) is
-    kept apart for ``contact_ttl`` seconds.
+    ``fields`` are strings; an empty value removes the field. ``ttl`` is the case's retention; the session id's
+    mapping to it keeps only :data:`SESSION_TTL`. ``contact`` (a full number, call-backs only) is kept apart for
+    ``contact_ttl`` seconds.
     """
     session_key = case_session_key(kind, session_id)
     candidate = new_ref(kind)
     # SET NX makes the first request of a session the one that names the case, even if two race.
-    connection.set(session_key, candidate, nx=True, ex=ttl)
+    connection.set(session_key, candidate, nx=True, ex=SESSION_TTL)
     raw = connection.get(session_key)
     ref = raw.decode() if isinstance(raw, bytes) else str(raw or candidate)
     key = case_key(kind, ref)
@@ -73,16 +79,12 @@ def upsert(connection: Redis, kind: str, session_id: str, fields: Mapping[str, s
     if drop:
         pipe.hdel(key, *drop)
     pipe.expire(key, ttl)
+    pipe.expire(session_key, SESSION_TTL)
     pipe.zadd(case_index_key(kind), {ref: now}, nx=True)
     if contact:
         pipe.set(case_contact_key(kind, ref), contact, ex=contact_ttl)
     pipe.execute()
     return ref
-
-
-def existing_ref(connection: Redis, kind: str, session_id: str) -> str | None:
-    raw = connection.get(case_session_key(kind, session_id))
-    return raw.decode() if raw else None
 
 
 def get(connection: Redis, kind: str, ref: str) -> Case | None:
@@ -118,7 +120,3 @@ def newest(connection: Redis, kind: str, *, limit: int = 50, before: float | Non
     if gone:
         connection.zrem(index, *gone)
     return out
-
-
-def utc_now() -> datetime:
-    return datetime.now(tz=UTC)

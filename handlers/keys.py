@@ -20,8 +20,8 @@ def account_key(caller: str) -> str:
     return f"{MONEY_PREFIX}{{{caller}}}:account"
 
 
-def pin_failures_key(caller: str) -> str:
-    """Counter of wrong PINs in the current window."""
+def pin_attempts_key(caller: str) -> str:
+    """Counter of PIN attempts in the current window, counted before each check (the name predates that)."""
     return f"{PIN_PREFIX}{{{caller}}}:failures"
 
 
@@ -55,5 +55,11 @@ def case_index_key(kind: str) -> str:
 
 
 def case_session_key(kind: str, session_id: str) -> str:
-    """The reference a USSD session already created, so a repeated step never makes a second case."""
+    """The reference a USSD session already created, so a repeated step never makes a second case. Kept only for
+    about a session's lifetime (casework.SESSION_TTL): the provider's records map a session id to a number."""
     return f"{CASE_PREFIX}{kind}:session:{session_id}"
+
+
+def report_category_key(session_id: str) -> str:
+    """The category a session's caller picked for a report in progress; kept as long as the session mapping."""
+    return f"{CASE_PREFIX}report:session:{session_id}:category"

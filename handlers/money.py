@@ -59,11 +59,11 @@ def check_pin(call: Call) -> Reply:
     account = accounts.get(svc.redis, caller)
     if account is None:
         return Reply(text=call.t("money.no_account"), end=True)
-    state = pins.lockout(svc.redis, caller)
-    if state.locked:
-        return _locked(call, state.seconds_left)
+    attempt = pins.claim_attempt(svc.redis, caller)  # counted before the compare: see pins.claim_attempt
+    if not attempt.allowed:
+        return _locked(call, attempt.seconds_left)
     if not pins.matches(call.input or "", account.salt, account.pin_hash):
-        left = pins.record_failure(svc.redis, caller)
+        left = pins.record_failure(svc.redis, caller, attempt)
         if left == 0:
             return _locked(call, pins.LOCK_S)
         return Reply(text=call.t("money.pin.wrong", tries=left), expect=PIN_SPEC)

@@ -4,6 +4,9 @@ Discretion rules this module keeps:
 
 * the free text reaches :func:`write` as ``call.input`` and goes straight into the case store; it never enters
   the session (``call.vars``), a screen, an effect or a log;
+* the category is not kept in ``call.vars`` either: vars follow the caller into whatever menu comes next and
+  from there into its resume point, which anyone redialling on that phone is offered. It is kept under the
+  session id for the session's lifetime (``casework.SESSION_TTL``) instead;
 * a report is anonymous by default: it keeps the number masked, and a confirmation SMS is sent only when the
   caller picks it on a screen that says why we ask (an SMS stays in an inbox others may read); the SMS names the
   reference only;
@@ -17,14 +20,15 @@ from outbox.phones import mask
 
 from . import casework
 from .context import host_of, origin_of, services
+from .keys import report_category_key
 
 CATEGORIES = ("abuse", "wages", "trafficking", "other")
-_CATEGORY_VAR = "report_cat"
 
 
 def _save(call: Call, **fields: str) -> str:
     svc = services(call)
-    category = call.vars.get(_CATEGORY_VAR, "other")
+    raw = svc.redis.get(report_category_key(call.caller.session_id))
+    category = raw.decode() if raw else "other"
     base = {"category": category if category in CATEGORIES else "other", "language": call.caller.lang,
             "host_country": host_of(call) or "", "home_country": origin_of(call) or "",
             "phone_masked": mask(call.caller.phone), "status": "new"}
@@ -33,9 +37,11 @@ def _save(call: Call, **fields: str) -> str:
 
 
 def category(call: Call) -> Reply:
-    """``report.category`` (``params: {category}``): remember the category (a fixed word, not free text)."""
+    """``report.category`` (``params: {category}``): remember the category (a fixed word, not free text) for
+    this session only, outside the session vars (see the module's discretion rules)."""
     chosen = call.params.get("category", "other")
-    call.vars[_CATEGORY_VAR] = chosen if chosen in CATEGORIES else "other"
+    services(call).redis.set(report_category_key(call.caller.session_id), chosen if chosen in CATEGORIES else "other",
+                             ex=casework.SESSION_TTL)
     return Reply(goto="report.details")
 
 
@@ -49,8 +55,8 @@ def write(call: Call) -> Reply:
 def submit(call: Call) -> Reply:
     """``report.submit`` (``params: {sms: yes|no}``): file the report and show its reference."""
     wants_sms = call.params.get("sms") == "yes"
+    # The category key is left to expire with the session: a re-run of this step must not turn it into "other".
     ref = _save(call, sms_confirmation="yes" if wants_sms else "no")
-    call.vars.pop(_CATEGORY_VAR, None)
     effects = []
     if wants_sms:
         effects.append(Effect("sms", {"text": call.t("report.sms.text", ref=ref), "priority": "normal",

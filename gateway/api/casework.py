@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, jsonify, request
+from flask import Response, current_app, jsonify, request
 
 from handlers import casework
 
@@ -21,7 +21,7 @@ from .errors import ApiError
 _MAX_LIMIT = 200
 
 
-def _list(kind: str):
+def _list(kind: str) -> Response:
     gateway = current_app.extensions["gateway"]
     try:
         limit = int(request.args.get("limit", 50))
@@ -44,7 +44,7 @@ def _list(kind: str):
     return jsonify(items=items, count=len(items))
 
 
-def _one(kind: str, ref: str):
+def _one(kind: str, ref: str) -> Response:
     case = casework.get(current_app.extensions["gateway"].redis, kind, ref.upper())
     if case is None:
         raise ApiError(404, "not_found", f"No {kind} with reference {ref!r} (it may have passed its retention).")
@@ -53,23 +53,23 @@ def _one(kind: str, ref: str):
 
 @bp.get("/tickets")
 @require_scope("reports")
-def list_tickets():
+def list_tickets() -> Response:
     return _list(casework.CALLBACK)
 
 
 @bp.get("/tickets/<ref>")
 @require_scope("reports")
-def get_ticket(ref: str):
+def get_ticket(ref: str) -> Response:
     return _one(casework.CALLBACK, ref)
 
 
 @bp.get("/reports")
 @require_scope("reports")
-def list_reports():
+def list_reports() -> Response:
     return _list(casework.REPORT)
 
 
 @bp.get("/reports/<ref>")
 @require_scope("reports")
-def get_report(ref: str):
+def get_report(ref: str) -> Response:
     return _one(casework.REPORT, ref)

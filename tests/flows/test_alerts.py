@@ -5,8 +5,14 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from redis import Redis
 
+from handlers import alerts
 from outbox import subscribers
 from tests.flows.conftest import fresh, handset
+
+
+def test_menu_topics_are_the_stores_topics() -> None:
+    """One list: a topic added to the store shows on the USSD menu too (it was once a copy that could drift)."""
+    assert alerts.TOPICS is subscribers.TOPICS
 
 
 def test_subscribe_here_list_and_cancel(client: FlaskClient, redis: Redis) -> None:

@@ -10,14 +10,17 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
 
 from gateway.app import create_app
 from gateway.config import Settings
+from handlers.remittance import pins
 from handlers.remittance.jobs import send_balance
 from handlers.remittance.providers import BalanceReader, HttpProvider, ProviderError
-from tests.flows.conftest import fresh, handset
+from tests.conftest import Phone
+from tests.flows.conftest import CALLERS, fresh, handset
 from tests.flows.helpers import queued_args, queued_jobs
 
 
@@ -133,3 +136,45 @@ def test_http_provider_template_and_deadline(balance_server: str) -> None:
         assert future.result(timeout=2).currency == "PHP"
     finally:
         _SlowBalance.delay = 0.0
+
+
+def test_parallel_wrong_pins_get_at_most_three_checks(app: Flask, redis: Redis, accounts: None,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sessions from one number racing wrong PINs: the attempt is counted before the ~50 ms hash, so however many
+    arrive together, at most three PINs are ever compared; a right PIN typed on a screen opened before the lockout
+    is refused too."""
+    compared: list[str] = []
+    real_matches = pins.matches
+
+    def counting(pin: str, salt: bytes, expected: bytes) -> bool:
+        compared.append(pin)
+        return real_matches(pin, salt, expected)
+
+    monkeypatch.setattr(pins, "matches", counting)
+    try:
+        handset(app.test_client(), "KE")
+        phones = []
+        for _ in range(11):  # ten guessers, and the owner with the PIN screen open
+            phone = Phone(app.test_client(), phone=CALLERS["KE"][0], network=CALLERS["KE"][1])
+            fresh(phone)
+            assert "PIN" in phone.send("2", "1")
+            phones.append(phone)
+        guessers, owner = phones[:10], phones[10]
+        start = threading.Barrier(len(guessers))
+        bodies: list[str] = []
+
+        def guess(phone: Phone, pin: str) -> None:
+            start.wait()
+            bodies.append(phone.send(pin))
+
+        threads = [threading.Thread(target=guess, args=(p, f"{n:04d}")) for n, p in enumerate(guessers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(bodies) == 10 and len(compared) <= pins.MAX_TRIES
+        assert sum(b.startswith("END Too many wrong PINs") for b in bodies) >= 10 - pins.MAX_TRIES + 1
+        assert owner.send("1234").startswith("END Too many wrong PINs")  # the right PIN, after the lockout
+        assert len(compared) <= pins.MAX_TRIES and "1234" not in compared
+    finally:  # the threads opened a connection each; close them rather than leave them to the garbage collector
+        app.extensions["gateway"].redis.connection_pool.disconnect()

@@ -75,5 +75,40 @@ def test_tickets_are_listed_newest_first(client: FlaskClient, redis: Redis) -> N
     items = client.get("/api/v1/tickets", headers=auth).json["items"]
     assert [i["ref"] for i in items] == [second.split("Ref ")[1].split(".")[0], first.split("Ref ")[1].split(".")[0]]
     assert all("phone" not in i for i in items)
+    sessions = list(redis.scan_iter("case:callback:session:*"))
+    assert len(sessions) == 2 and all(0 < redis.ttl(k) <= 600 for k in sessions)  # a session's life, not 180 days
     one = client.get(f"/api/v1/tickets/{items[0]['ref']}", headers=auth).json
     assert one["phone"] == "+639171234567" and one["topic"] == "health"
+
+
+def _resume_points(redis: Redis) -> str:
+    """Every caller's resume point, as one string to search."""
+    return "\n".join(str(redis.get(key)) for key in redis.scan_iter("caller:*:resume"))
+
+
+def test_no_report_detail_reaches_the_resume_point(client: FlaskClient, redis: Redis) -> None:
+    """A redial may be someone else on that phone: no category, text or reference in the resume point at any
+    step, and the category does not outlive the report in the session either."""
+    phone = handset(client, "KE")
+    steps = [("4",), ("3",), ("1",), ("Boss keeps my passport",), ("1",)]
+    body = ""
+    for step in steps:
+        body = phone.send(*step)
+        points = _resume_points(redis)
+        assert not any(word in points for word in ("trafficking", "report_cat", "passport", "R-"))
+    ref = _ref(body)
+    assert ref not in _resume_points(redis)
+    assert 0 < redis.ttl(f"case:report:session:{phone.session_id}") <= 600
+
+
+def test_category_left_behind_does_not_follow_the_caller(client: FlaskClient, redis: Redis) -> None:
+    """A caller who picks a category and then leaves the report (home, back) to another menu: that menu's resume
+    point must not carry the category along."""
+    phone = handset(client, "KE")
+    phone.send("4", "3")  # trafficking: the details screen
+    phone.send("00", "3", "4")  # home, then alerts, latest alerts: a screen offered for resume
+    points = _resume_points(redis)
+    assert "alerts.latest" in points and "trafficking" not in points and "report" not in points
+    phone.send("00", "4", "1", "0", "0", "3", "4")  # abuse, then back twice, and alerts again
+    points = _resume_points(redis)
+    assert "alerts.latest" in points and "abuse" not in points and "report" not in points

@@ -8,7 +8,7 @@ import time
 from redis import Redis
 
 from handlers import casework
-from handlers.keys import case_contact_key, case_key
+from handlers.keys import case_contact_key, case_key, case_session_key
 
 
 def test_one_case_per_session_and_updates_merge(redis: Redis) -> None:
@@ -36,3 +36,17 @@ def test_contact_is_kept_apart_with_its_own_expiry(redis: Redis) -> None:
     assert "+254711000001" not in str(redis.hgetall(case_key(casework.CALLBACK, ref)))
     assert casework.get(redis, casework.CALLBACK, ref).fields["phone"] == "+254711000001"
     assert 0 < redis.ttl(case_contact_key(casework.CALLBACK, ref)) <= 30
+
+
+def test_session_mapping_lives_a_session_not_the_retention(redis: Redis) -> None:
+    """The provider's records map a session id to a number: the session -> case mapping must not outlive the
+    session, or a report could be tied to a number for its whole retention."""
+    retention = 180 * 86400
+    for kind in casework.KINDS:
+        ref = casework.upsert(redis, kind, "s9", {"status": "new"}, ttl=retention, contact="+254711000001",
+                              contact_ttl=3 * 86400)
+        assert 0 < redis.ttl(case_session_key(kind, "s9")) <= casework.SESSION_TTL <= 600
+        assert redis.ttl(case_key(kind, ref)) > retention - 60
+        redis.expire(case_session_key(kind, "s9"), 5)
+        assert casework.upsert(redis, kind, "s9", {"status": "open"}, ttl=retention) == ref
+        assert redis.ttl(case_session_key(kind, "s9")) > 5  # each step refreshes it

@@ -5,7 +5,7 @@ from handlers import keys
 
 def test_keys_are_hash_tagged_and_well_formed() -> None:
     caller = "ab" * 16
-    for key in (keys.account_key(caller), keys.pin_failures_key(caller), keys.pin_lock_key(caller),
+    for key in (keys.account_key(caller), keys.pin_attempts_key(caller), keys.pin_lock_key(caller),
                 keys.help_sms_count_key(caller, "20260101")):
         assert f"{{{caller}}}" in key and "::" not in key and "+" not in key
     assert keys.case_key("report", "R-ABC234") == "case:report:R-ABC234"
