@@ -23,6 +23,8 @@ DEFAULT_BALANCE_DEADLINE_S = 3.0
 #: How long reports and call-back tickets are kept for agencies.
 DEFAULT_REPORT_RETENTION_DAYS = 180
 #: Outbox: recipients per second for the AT account (AT publishes no limit), per provider request, lease seconds.
+#: A lease under twice AT's timeout (~18 s) is allowed (the crash drills use 5 s): the worker then cuts the
+#: provider's timeout to half the lease (outbox.config.configure).
 DEFAULT_SMS_SEND_RATE = 1000
 DEFAULT_SMS_BATCH_SIZE = 500
 DEFAULT_SMS_LEASE_S = 60

@@ -51,9 +51,10 @@ def delivery() -> Response:
 
 @bp.post("/sms/inbound")
 def inbound_message() -> Response:
+    gateway = current_app.extensions["gateway"]
     try:
-        result = inbound.handle(current_app.extensions["gateway"].redis, sender=_field("from"),
-                                text=(request.form.get("text") or "")[:480], inbound_id=_field("id"))
+        result = inbound.handle(gateway.redis, sender=_field("from"), text=(request.form.get("text") or "")[:480],
+                                inbound_id=_field("id"), pepper=gateway.services.pepper())
     except RedisError as exc:
         return _unavailable("an inbound SMS", exc)
     if result.action not in ("ignored", "duplicate"):

@@ -33,9 +33,25 @@ MAX_PHONES = 10_000
 MAX_TEXT_CHARS = 1530
 #: Latest broadcasts kept per country for the USSD screen.
 COUNTRY_HISTORY = 20
+#: A resolved audience lives this long until its broadcast is recorded (then as long as the record), so the
+#: audience of a request that failed half-way does not linger.
+RESOLVE_TTL_S = 3600
 _LANG = re.compile(r"^[a-z]{2,3}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 COUNT_FIELDS = ("recipients", "queued", "sent", "delivered", "failed", "opted_out")
+
+
+#: Timestamps a broadcast accepts (UTC years): anything else is a typo, and years near 1 or 9999 overflow when
+#: converted to UTC or to an epoch and back.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+
+def in_range(moment: datetime) -> bool:
+    """Whether an aware ``moment`` lies within :data:`EARLIEST_YEAR`–:data:`LATEST_YEAR` in UTC."""
+    try:
+        return EARLIEST_YEAR <= moment.astimezone(UTC).year <= LATEST_YEAR
+    except (OverflowError, ValueError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -146,6 +162,8 @@ def create(connection: Redis, agency: str, request: BroadcastRequest, config: Ou
     cost = round(sum(e["recipients"] * e["segments"] * price for e in estimate.values()), 4)  # type: ignore[operator]
     recipients = sum(per_language.values())
     send_at = request.send_at.timestamp() if request.send_at else now
+    # Kept BROADCAST_TTL_S after it is due; everything else of the broadcast follows the record's lifetime.
+    ttl = BROADCAST_TTL_S + max(0, int(send_at - now))
     meta = {
         "id": broadcast_id, "agency": agency, "priority": request.priority, "source": request.source,
         "status": "scheduled" if send_at > now else "sending", "created_at": repr(now), "send_at": repr(send_at),
@@ -158,18 +176,31 @@ def create(connection: Redis, agency: str, request: BroadcastRequest, config: Ou
     }
     pipe = connection.pipeline(transaction=True)
     pipe.hset(keys.broadcast(broadcast_id), mapping=meta)
-    pipe.expire(keys.broadcast(broadcast_id), BROADCAST_TTL_S)
+    pipe.expire(keys.broadcast(broadcast_id), ttl)
+    for lang in per_language:
+        pipe.expire(keys.resolved(broadcast_id, lang), ttl)
     pipe.zadd(keys.active_broadcasts(), {broadcast_id: send_at})
     pipe.execute()
+    extend = connection.register_script(_EXTEND_TTL)
     pipe = connection.pipeline(transaction=False)
     pipe.zadd(keys.agency_broadcasts(agency), {broadcast_id: now})
+    extend(keys=[keys.agency_broadcasts(agency)], args=[ttl], client=pipe)
     if request.public:
         for country in countries:
             pipe.zadd(keys.country_alerts(country), {broadcast_id: send_at})
             pipe.zremrangebyrank(keys.country_alerts(country), 0, -COUNTRY_HISTORY - 1)
+            extend(keys=[keys.country_alerts(country)], args=[ttl], client=pipe)
     pipe.execute()
     queues.enqueue_fanout(connection, broadcast_id, request.priority, 0)
     return view(connection, broadcast_id, agency)
+
+
+# KEYS: an index (a sorted set of broadcast ids). ARGV: seconds. Keep it at least that long (never shorten it):
+# an index outlives the newest record it lists, and an idle one goes away.
+_EXTEND_TTL = """
+if redis.call('TTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return 1
+"""
 
 
 def _resolve_filter(connection: Redis, broadcast_id: str, request: BroadcastRequest) -> tuple[dict[str, int], int]:
@@ -186,7 +217,8 @@ def _resolve_filter(connection: Redis, broadcast_id: str, request: BroadcastRequ
         pipe = connection.pipeline(transaction=True)
         pipe.sunionstore(target, sets)
         pipe.sdiffstore(target, [target, keys.optout_set()])
-        matched, kept = pipe.execute()
+        pipe.expire(target, RESOLVE_TTL_S)
+        matched, kept, _ = pipe.execute()
         opted_out += int(matched) - int(kept)
         if kept:
             per_language[lang] = int(kept)
@@ -200,9 +232,10 @@ def _resolve_phones(connection: Redis, broadcast_id: str, phones: Sequence[str],
     groups: dict[str, list[str]] = {}
     for phone, lang in zip(kept, language_of(connection, kept), strict=True):
         groups.setdefault(lang or first, []).append(phone)
-    pipe = connection.pipeline(transaction=False)
+    pipe = connection.pipeline(transaction=True)
     for lang, members in groups.items():
         pipe.sadd(keys.resolved(broadcast_id, lang), *members)
+        pipe.expire(keys.resolved(broadcast_id, lang), RESOLVE_TTL_S)
     pipe.execute()
     countries = sorted({c for c in (region_of(p) for p in kept) if c})
     return {lang: len(m) for lang, m in groups.items()}, len(phones) - len(kept), countries
@@ -213,7 +246,12 @@ def _decode(raw: Mapping[bytes, bytes]) -> dict[str, str]:
 
 
 def _iso(epoch: str) -> str | None:
-    return datetime.fromtimestamp(float(epoch), UTC).isoformat() if epoch else None
+    """An epoch as ISO-8601; None when empty or unusable (a record written before timestamps were range-checked
+    must not make the agency's whole list fail)."""
+    try:
+        return datetime.fromtimestamp(float(epoch), UTC).isoformat() if epoch else None
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def view(connection: Redis, broadcast_id: str, agency: str | None = None) -> dict[str, Any]:

@@ -18,16 +18,15 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.etree.ElementTree import Element
 
-import mobile_codes
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 from redis import Redis
 
 from menus.gsm import sms_segments, to_gsm_lookalikes
 
-from . import broadcasts, keys
+from . import broadcasts, keys, phones
 from .config import OutboxConfig
-from .errors import CapError
+from .errors import CapError, NotFound
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
 #: Largest alert accepted; real alerts are a few kilobytes, polygons included.
@@ -106,6 +105,9 @@ def _time(value: str, name: str) -> datetime:
         raise CapError(f"<{name}> {value[:40]!r} is not a CAP date-time.") from None
     if parsed.tzinfo is None:
         raise CapError(f"<{name}> {value[:40]!r} lacks its time-zone offset.")
+    if not broadcasts.in_range(parsed):
+        raise CapError(f"<{name}> {value[:40]!r} is outside the years {broadcasts.EARLIEST_YEAR}-"
+                       f"{broadcasts.LATEST_YEAR}.")
     return parsed
 
 
@@ -173,12 +175,10 @@ def _countries(info: Element) -> list[str]:
 
 def country_code(value: str) -> str:
     """ISO 3166-1 alpha-2 or alpha-3 → alpha-2; CapError for anything else."""
-    value = value.strip().upper()
-    try:
-        country = mobile_codes.alpha3(value) if len(value) == 3 else mobile_codes.alpha2(value)
-    except KeyError:
-        raise CapError(f"{value[:10]!r} is not an ISO 3166-1 country code.") from None
-    return country.alpha2
+    country = phones.country_code(value)
+    if country is None:
+        raise CapError(f"{value.strip().upper()[:10]!r} is not an ISO 3166-1 country code.")
+    return country
 
 
 def fit(headline: str, detail: str, max_segments: int = MAX_SEGMENTS) -> str:
@@ -222,21 +222,20 @@ def submit(connection: Redis, agency: str, alert: Alert, countries: Sequence[str
            config: OutboxConfig) -> list[str]:
     """Act on an alert; returns the broadcasts it made (or, for a Cancel, the ones it cancelled).
 
-    Only ``status`` Actual reaches the public. A Cancel cancels the broadcasts of the alerts it references. An
+    Only ``status`` Actual with ``scope`` Public reaches subscribers (a Restricted or Private alert is meant for
+    named users, not the public). A Cancel, of any scope, cancels the broadcasts of the alerts it references. An
     Update goes to the audience of the alert it references (unless it names its own countries) and cancels what
     that alert has not sent yet, as it supersedes it; an Update of an unknown alert is sent as a new one. An
-    alert sent twice (same sender and identifier) is answered with its first broadcasts.
+    alert sent twice (same sender and identifier) is answered with its first broadcasts. A referenced broadcast
+    that has expired meanwhile is skipped.
     """
     if alert.status != "Actual" or alert.msg_type in ("Ack", "Error"):
         return []
     referenced = [r for ref in alert.references if (r := _recall(connection, agency, *ref)) is not None]
     if alert.msg_type == "Cancel":
-        cancelled = []
-        for record in referenced:
-            for broadcast_id in record["broadcasts"]:
-                broadcasts.cancel(connection, broadcast_id, agency)
-                cancelled.append(broadcast_id)
-        return cancelled
+        return _cancel_all(connection, agency, referenced)
+    if alert.scope != "Public":
+        return []
     earlier = _recall(connection, agency, alert.sender, alert.identifier)
     if earlier is not None:
         return list(earlier["broadcasts"])
@@ -253,12 +252,24 @@ def submit(connection: Redis, agency: str, alert: Alert, countries: Sequence[str
     expires = None if any(e is None for e in expiries) else max(e for e in expiries if e is not None)
     if expires is not None and expires <= datetime.now(UTC):
         return []
-    for record in referenced:
-        for broadcast_id in record["broadcasts"]:
-            broadcasts.cancel(connection, broadcast_id, agency)
+    _cancel_all(connection, agency, referenced)
     request = broadcasts.BroadcastRequest(
         message=alert.texts(), priority="emergency" if alert.emergency else "normal", countries=tuple(targets),
-        topics=tuple(topics), expires_at=expires, source="cap", public=alert.scope == "Public")
+        topics=tuple(topics), expires_at=expires, source="cap")
     view = broadcasts.create(connection, agency, request, config)
     _remember(connection, alert, agency, [view["id"]], targets, topics)
     return [view["id"]]
+
+
+def _cancel_all(connection: Redis, agency: str, referenced: Sequence[dict[str, Any]]) -> list[str]:
+    """Cancel the broadcasts of the referenced alerts; those whose record has expired are skipped, not a 404 after
+    half of them were cancelled."""
+    cancelled = []
+    for record in referenced:
+        for broadcast_id in record["broadcasts"]:
+            try:
+                broadcasts.cancel(connection, broadcast_id, agency)
+            except NotFound:
+                continue
+            cancelled.append(broadcast_id)
+    return cancelled

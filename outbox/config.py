@@ -3,10 +3,13 @@
 The gateway builds an :class:`OutboxConfig` from its Settings and hands it, with a provider, to
 :func:`configure` once per worker process (``gateway worker``); tests do the same. RQ jobs run in that
 process and read it through :func:`runtime`. This holds no Redis client: jobs use their own job's connection.
+It is a module global because RQ imports a job function by its dotted path and passes it only the enqueued
+arguments, so the worker process configures its jobs once, here, rather than through RQ internals.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,8 +20,11 @@ if TYPE_CHECKING:
 DEFAULT_BATCH_SIZE = 500
 #: Recipients per second the provider account may take (AT publishes no limit; ask your account manager).
 DEFAULT_SEND_RATE = 1000
-#: How long a worker holds a batch before the sweeper may give it to another worker.
+#: How long a worker holds a batch before the sweeper may give it to another worker. At least
+#: :data:`LEASE_PER_PROVIDER_TIMEOUT` times the provider's timeout, or the sweeper would re-send a batch that is
+#: still with the provider.
 DEFAULT_LEASE_S = 60
+LEASE_PER_PROVIDER_TIMEOUT = 2
 #: How often each worker's sweeper looks for work to re-drive (due schedules, expired leases, lost jobs).
 DEFAULT_SWEEP_INTERVAL_S = 5
 #: Attempts of one batch on transient provider failures before its recipients count as failed.
@@ -57,12 +63,24 @@ class Runtime:
     config: OutboxConfig
 
 
+log = logging.getLogger(__name__)
 _runtime: Runtime | None = None
 
 
 def configure(provider: Provider, config: OutboxConfig) -> None:
-    """Set the provider and settings this process's jobs use (once per worker; again in tests)."""
+    """Set the provider and settings this process's jobs use (once per worker; again in tests).
+
+    A provider with a timeout (``within``) gets one of at most half the lease, so a batch is never re-driven
+    while its first attempt may still be with the provider (a short ``SMS_LEASE_S`` shortens AT's timeout).
+    """
     global _runtime
+    within = getattr(provider, "within", None)
+    if within is not None:
+        bounded = within(config.lease_s / LEASE_PER_PROVIDER_TIMEOUT)
+        if bounded is not provider:
+            log.warning("SMS_LEASE_S=%d: the provider's timeout is cut to %.1f s (half the lease).", config.lease_s,
+                        bounded.timeout_s)
+        provider = bounded
     _runtime = Runtime(provider, config)
 
 

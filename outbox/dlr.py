@@ -3,7 +3,9 @@
 Each message id handed to us by the provider gets one key ``sms:msg:{<id>}`` = ``<broadcast>|<status>``. A report
 changes the status only while it is not final, so duplicates and late intermediate reports (``Buffered`` after
 ``Success``) change nothing. A report that arrives before the send job recorded the id is kept as ``?|<status>``
-and applied when the id is recorded.
+and applied when the id is recorded. The count moves in the same script that makes the status final, so a Redis
+failure cannot leave a final status whose count was never moved (AT's retry would then be "seen"). That script
+writes the broadcast's record too, a key of another hash slot: atomicity matters more here than Cluster slots.
 """
 
 from __future__ import annotations
@@ -21,39 +23,6 @@ FINAL = DELIVERED | FAILED
 #: The broadcast id recorded for individual messages (no counts to move).
 SINGLE = "m"
 
-_FINAL_LUA = "{" + ", ".join(f"['{s}'] = true" for s in sorted(FINAL)) + "}"
-
-# KEYS: message key. ARGV: broadcast id, ttl. Returns an early final status to apply, or nil.
-_RECORD = """
-local final = """ + _FINAL_LUA + """
-local cur = redis.call('GET', KEYS[1])
-if cur and string.sub(cur, 1, 2) == '?|' then
-  local status = string.sub(cur, 3)
-  redis.call('SET', KEYS[1], ARGV[1] .. '|' .. status, 'EX', tonumber(ARGV[2]))
-  if final[status] then return status end
-  return false
-end
-if not cur then redis.call('SET', KEYS[1], ARGV[1] .. '|', 'EX', tonumber(ARGV[2])) end
-return false
-"""
-
-# KEYS: message key. ARGV: status, ttl. Returns {'final', broadcast} when this report settles the message,
-# {'early'} when the id is not known yet, {'seen'} otherwise.
-_REPORT = """
-local final = """ + _FINAL_LUA + """
-local cur = redis.call('GET', KEYS[1])
-if not cur then
-  redis.call('SET', KEYS[1], '?|' .. ARGV[1], 'EX', tonumber(ARGV[2]))
-  return {'early'}
-end
-local sep = string.find(cur, '|', 1, true)
-local bid, old = string.sub(cur, 1, sep - 1), string.sub(cur, sep + 1)
-if final[old] or old == ARGV[1] then return {'seen'} end
-redis.call('SET', KEYS[1], bid .. '|' .. ARGV[1], 'KEEPTTL')
-if bid ~= '?' and final[ARGV[1]] then return {'final', bid} end
-return {'seen'}
-"""
-
 
 def count_field(status: str) -> str | None:
     if status in DELIVERED:
@@ -63,30 +32,68 @@ def count_field(status: str) -> str | None:
     return None
 
 
+_FINAL_LUA = "{" + ", ".join(f"['{s}'] = true" for s in sorted(FINAL)) + "}"
+# Final status → the count it moves; count(meta, status) adds one to a broadcast record that still exists.
+_COUNT_LUA = """
+local fields = {""" + ", ".join(f"['{s}'] = '{count_field(s)}'" for s in sorted(FINAL)) + """}
+local function count(meta, status)
+  if fields[status] and redis.call('EXISTS', meta) == 1 then redis.call('HINCRBY', meta, fields[status], 1) end
+end
+"""
+
+# KEYS: message key, broadcast record (none for single messages). ARGV: broadcast id, ttl. Returns the early
+# final status it counted, or nil.
+_RECORD = """
+local final = """ + _FINAL_LUA + _COUNT_LUA + """
+local cur = redis.call('GET', KEYS[1])
+if cur and string.sub(cur, 1, 2) == '?|' then
+  local status = string.sub(cur, 3)
+  redis.call('SET', KEYS[1], ARGV[1] .. '|' .. status, 'EX', tonumber(ARGV[2]))
+  if final[status] then
+    if KEYS[2] then count(KEYS[2], status) end
+    return status
+  end
+  return false
+end
+if not cur then redis.call('SET', KEYS[1], ARGV[1] .. '|', 'EX', tonumber(ARGV[2])) end
+return false
+"""
+
+# KEYS: message key. ARGV: status, ttl, broadcast record key format (``%s`` for the id), the single-message id.
+# Returns {'final', broadcast} when this report settles the message (its count moved), {'early'} when the id is
+# not known yet, {'seen'} otherwise.
+_REPORT = """
+local final = """ + _FINAL_LUA + _COUNT_LUA + """
+local cur = redis.call('GET', KEYS[1])
+if not cur then
+  redis.call('SET', KEYS[1], '?|' .. ARGV[1], 'EX', tonumber(ARGV[2]))
+  return {'early'}
+end
+local sep = string.find(cur, '|', 1, true)
+local bid, old = string.sub(cur, 1, sep - 1), string.sub(cur, sep + 1)
+if final[old] or old == ARGV[1] then return {'seen'} end
+redis.call('SET', KEYS[1], bid .. '|' .. ARGV[1], 'KEEPTTL')
+if bid ~= '?' and final[ARGV[1]] then
+  if bid ~= ARGV[4] then count(string.format(ARGV[3], bid), ARGV[1]) end
+  return {'final', bid}
+end
+return {'seen'}
+"""
+
+
 def record_sent(connection: Redis, broadcast_id: str, message_ids: Iterable[str]) -> None:
-    """Remember which broadcast each message id belongs to; apply reports that came first."""
+    """Remember which broadcast each message id belongs to; count reports that came first."""
     script = connection.register_script(_RECORD)
+    record = [] if broadcast_id == SINGLE else [keys.broadcast(broadcast_id)]
     pipe = connection.pipeline(transaction=False)
     for message_id in message_ids:
-        script(keys=[keys.message(message_id)], args=[broadcast_id, MESSAGE_TTL_S], client=pipe)
-    early = [s.decode() for s in pipe.execute() if s]
-    if broadcast_id != SINGLE:
-        pipe = connection.pipeline(transaction=False)
-        for status in early:
-            field = count_field(status)
-            if field:
-                pipe.hincrby(keys.broadcast(broadcast_id), field, 1)
-        pipe.execute()
+        script(keys=[keys.message(message_id), *record], args=[broadcast_id, MESSAGE_TTL_S], client=pipe)
+    pipe.execute()
 
 
 def report(connection: Redis, message_id: str, status: str) -> str:
     """Apply one delivery report; returns 'counted', 'early' or 'seen'."""
-    rv = connection.register_script(_REPORT)(keys=[keys.message(message_id)], args=[status, MESSAGE_TTL_S])
+    rv = connection.register_script(_REPORT)(keys=[keys.message(message_id)],
+                                             args=[status, MESSAGE_TTL_S, keys.broadcast("%s"), SINGLE])
     outcome = rv[0].decode()
-    if outcome != "final":
-        return outcome
-    broadcast_id = rv[1].decode()
-    field = count_field(status)
-    if broadcast_id != SINGLE and field:
-        connection.hincrby(keys.broadcast(broadcast_id), field, 1)
-    return "counted"
+    return "counted" if outcome == "final" else outcome

@@ -2,12 +2,18 @@
 
 An inbound message is acted on once per AT message ``id`` (AT retries until it gets a 200). Confirmations are
 individual SMS through :func:`outbox.sms.queue_message`, at most :data:`CONFIRMATIONS_PER_DAY` per number, so a
-looping handset or a prank cannot make us spend money.
+looping handset or a prank cannot make us spend money; that count is kept under a keyed pseudonym of the number
+(the caller passes the installation's pepper: outbox does not import sessions).
+
+A keyword is the first word, punctuation around it ignored (``Stop!``). Words people also use in ordinary
+messages (:data:`WHOLE_MESSAGE_ONLY`: ``END``, ``YES``, ``OO`` …) count only when they are the whole message, so
+"End of shift today" is not a STOP and "Oo po" not a JOIN.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import unicodedata
 from dataclasses import dataclass
 
@@ -16,7 +22,7 @@ from redis import Redis
 from menus.languages import default_language
 
 from . import keys, subscribers
-from .phones import InvalidNumber, normalise, region_of
+from .phones import InvalidNumber, country_code, normalise, region_of
 from .sms import queue_message
 
 #: Seen inbound ids are remembered this long (AT retries for up to 12 hours).
@@ -41,6 +47,11 @@ KEYWORDS: dict[str, tuple[str, str]] = {
     **{w: ("help", "ar") for w in ("مساعدة", "مساعده")},
     **{w: ("help", "tl") for w in ("TULONG",)},
 }
+
+#: Keywords that are also everyday words ("end", "yes", Swahili "acha" = leave, Tagalog "oo" = yes, "hinto" =
+#: pause, "simula" = since): a keyword only when they are the whole message.
+WHOLE_MESSAGE_ONLY = frozenset({"CANCEL", "END", "QUIT", "YES", "OUI", "NDIYO", "OO", "INFO", "AIDE", "ACHA", "ANZA",
+                                "HINTO", "SIMULA", "DEBUT", "SAIDIA"})
 
 CONFIRMATIONS: dict[str, dict[str, str]] = {
     "stop": {
@@ -78,28 +89,42 @@ def _fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
 
 
+def _bare(word: str) -> str:
+    """``word`` without punctuation or symbols around it (``Stop!`` → ``Stop``, ``«ARRET».`` → ``ARRET``)."""
+    start, end = 0, len(word)
+    while start < end and unicodedata.category(word[start])[0] in "PS":
+        start += 1
+    while end > start and unicodedata.category(word[end - 1])[0] in "PS":
+        end -= 1
+    return word[start:end]
+
+
 def parse(text: str) -> tuple[str, str, list[str]] | None:
     """(action, keyword language, remaining words) for a keyword message, else None."""
-    words = (text or "").strip().split()
+    words = [w for w in (_bare(w) for w in (text or "").split()) if w]
     if not words:
         return None
-    found = KEYWORDS.get(_fold(words[0])) or KEYWORDS.get(words[0])
-    return (found[0], found[1], words[1:]) if found else None
+    folded = _fold(words[0])
+    found = KEYWORDS.get(folded) or KEYWORDS.get(words[0])
+    if found is None or (len(words) > 1 and (folded in WHOLE_MESSAGE_ONLY or words[0] in WHOLE_MESSAGE_ONLY)):
+        return None
+    return found[0], found[1], words[1:]
 
 
-def handle(connection: Redis, *, sender: str, text: str, inbound_id: str) -> InboundResult:
-    """Act on one inbound SMS; a repeated ``inbound_id`` does nothing."""
+def handle(connection: Redis, *, sender: str, text: str, inbound_id: str, pepper: bytes) -> InboundResult:
+    """Act on one inbound SMS; a repeated ``inbound_id`` does nothing. ``pepper`` keys the pseudonym under which
+    confirmations are counted (an unkeyed hash of a phone number is reversed by trying every number)."""
     if inbound_id and not connection.set(keys.inbound_seen(inbound_id[:128]), "1", nx=True, ex=SEEN_TTL_S):
         return InboundResult("duplicate")
     try:
-        return _act(connection, sender, text)
+        return _act(connection, sender, text, pepper)
     except BaseException:
         if inbound_id:
             connection.delete(keys.inbound_seen(inbound_id[:128]))
         raise
 
 
-def _act(connection: Redis, sender: str, text: str) -> InboundResult:
+def _act(connection: Redis, sender: str, text: str, pepper: bytes) -> InboundResult:
     try:
         phone = normalise(sender)
     except InvalidNumber:
@@ -114,8 +139,7 @@ def _act(connection: Redis, sender: str, text: str) -> InboundResult:
         subscribers.opt_out(connection, phone)
     elif action == "start":
         subscribers.opt_in(connection, phone)
-        country = rest[0].upper() if rest and len(rest[0]) == 2 and rest[0].isalpha() else None
-        lang = rest[1].lower() if len(rest) > 1 and rest[1].lower() in SUPPORTED else None
+        country, lang = _join_arguments(rest)
         if country or lang or existing is None:
             country = country or (sorted(existing.countries)[0] if existing and existing.countries else None) \
                 or region_of(phone) or "ZZ"
@@ -123,12 +147,23 @@ def _act(connection: Redis, sender: str, text: str) -> InboundResult:
             subscribers.subscribe(connection, phone, country=country, language=language,
                                   topics=subscribers.TOPICS, source="sms")
             action = "join"
-    _confirm(connection, phone, CONFIRMATIONS["start" if action == "join" else action][language])
+    texts = CONFIRMATIONS["start" if action == "join" else action]
+    _confirm(connection, phone, texts.get(language) or texts[word_lang], pepper)
     return InboundResult(action)
 
 
-def _confirm(connection: Redis, phone: str, text: str) -> None:
-    bucket = keys.confirm_limit(hashlib.sha256(phone.encode()).hexdigest()[:32])
+def _join_arguments(rest: list[str]) -> tuple[str | None, str | None]:
+    """``JOIN <country> <language>``: an ISO 3166-1 country (alpha-2 or alpha-3) and a supported language, each
+    optional (``JOIN sw`` gives only the language); anything else is ignored rather than subscribed to."""
+    country = country_code(rest[0]) if rest else None
+    words = rest[1:2] if country else rest[:1]
+    lang = words[0].lower() if words and words[0].lower() in SUPPORTED else None
+    return country, lang
+
+
+def _confirm(connection: Redis, phone: str, text: str, pepper: bytes) -> None:
+    pseudonym = hmac.new(pepper, phone.encode(), hashlib.sha256).hexdigest()[:32]
+    bucket = keys.confirm_limit(pseudonym)
     pipe = connection.pipeline(transaction=True)
     pipe.set(bucket, 0, nx=True, ex=24 * 3600)
     pipe.incr(bucket)

@@ -44,7 +44,7 @@ def fanout(broadcast_id: str) -> str:
     """Cut a broadcast's resolved audience into batches and enqueue those that are due. Safe to re-run."""
     connection = _connection()
     config = runtime().config
-    lock = keys.broadcast(broadcast_id) + ":fanout"
+    lock = keys.fanout_lock(broadcast_id)
     if not connection.set(lock, "1", nx=True, ex=config.lease_s):
         return "busy"
     try:

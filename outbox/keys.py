@@ -25,12 +25,14 @@ def audience_set(country: str, language: str, topic: str) -> str:
     return f"{AUDIENCE_TAG}:c:{country}:l:{language}:t:{topic}"
 
 
+def audience_set_format() -> str:
+    """:func:`audience_set` as a Lua ``string.format`` pattern (country, language, topic), so scripts that keep
+    the index build the same names as Python does."""
+    return audience_set("%s", "%s", "%s")
+
+
 def optout_set() -> str:
     return f"{AUDIENCE_TAG}:optout"
-
-
-def all_subscribers() -> str:
-    return f"{AUDIENCE_TAG}:all"
 
 
 def known_countries() -> str:
@@ -66,6 +68,11 @@ def ledger(broadcast_id: str) -> str:
 def batch(broadcast_id: str, number: int) -> str:
     """One batch's recipients: a hash ``{l: language, n: count, p: "phone,phone,…"}``."""
     return f"bc:{{{broadcast_id}}}:b:{number}"
+
+
+def fanout_lock(broadcast_id: str) -> str:
+    """Held while one fan-out job cuts the broadcast into batches (the sweeper leaves a fan-out alone meanwhile)."""
+    return f"bc:{{{broadcast_id}}}:fanout"
 
 
 def reasons(broadcast_id: str) -> str:
@@ -106,8 +113,9 @@ def inbound_seen(inbound_id: str) -> str:
     return f"sms:in:{inbound_id}"
 
 
-def confirm_limit(phone_hash: str) -> str:
-    return f"sms:confirm:{phone_hash}"
+def confirm_limit(pseudonym: str) -> str:
+    """Confirmations sent to one number today, under a keyed pseudonym of the number (never the number)."""
+    return f"sms:confirm:{pseudonym}"
 
 
 def throttle(account: str) -> str:

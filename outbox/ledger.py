@@ -23,12 +23,18 @@ from typing import Any
 from redis import Redis
 
 from . import keys
+from .config import BROADCAST_TTL_S
 
 TERMINAL = ("done", "cancelled", "expired", "failed")
 
 # Shared Lua: settle batch n (state 'x' or 's'), fix the queued count, and finish the broadcast when every batch
-# is settled after the fan-out. Expects locals meta, ledger, bprefix, active, bid, now.
+# is settled after the fan-out. Expects locals meta, ledger, bprefix, active, bid, now. keep(key) gives a key the
+# record's remaining lifetime, so nothing of a broadcast outlives its record (BROADCAST_TTL_S).
 _SETTLE = """
+local function keep(key)
+  local ttl = redis.call('PTTL', meta)
+  if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+end
 local function settle(n, state, skipped)
   local bkey = bprefix .. n
   local size = tonumber(redis.call('HGET', bkey, 'n') or '0')
@@ -109,8 +115,10 @@ if retry_count > 0 then
   redis.call('HSET', bprefix .. m, 'l', ARGV[9], 'n', retry_count, 'p', ARGV[10])
   redis.call('HSET', ledger, m, ARGV[12])
   redis.call('HINCRBY', meta, 'queued', retry_count)
+  keep(bprefix .. m)
 end
 for i = 13, #ARGV, 2 do redis.call('HINCRBY', KEYS[4], ARGV[i], tonumber(ARGV[i + 1])) end
+keep(KEYS[4])
 finish_if_settled()
 return 1
 """
@@ -127,6 +135,7 @@ if nxt ~= '' then redis.call('HSET', ledger, n, nxt); return 1 end
 local size = settle(n, 'x')
 redis.call('HINCRBY', meta, 'failed', size)
 redis.call('HINCRBY', KEYS[4], reason, size)
+keep(KEYS[4])
 finish_if_settled()
 return 2
 """
@@ -156,6 +165,8 @@ if st == 'done' or st == 'cancelled' or st == 'expired' or st == 'failed' then
 end
 redis.call('HSET', bprefix .. seq, 'l', lang, 'n', count, 'p', phones)
 redis.call('HSET', ledger, seq, 'p0:0')
+keep(bprefix .. seq)
+keep(ledger)
 redis.call('HINCRBY', meta, 'nbatches', 1)
 return 1
 """
@@ -166,15 +177,17 @@ redis.call('HSET', meta, 'fanout', '1')
 return finish_if_settled()
 """
 
-# KEYS: resolved set, stage. ARGV: count, sequence, language. The chunk already staged (after a crash), or a
-# new one popped from the resolved audience and staged in the same step; nil when the audience is drained.
+# KEYS: resolved set, stage. ARGV: count, sequence, language, ttl. The chunk already staged (after a crash), or a
+# new one popped from the resolved audience and staged (with the resolved set's lifetime) in the same step; nil
+# when the audience is drained.
 STAGE = """
 local staged = redis.call('GET', KEYS[2])
 if staged then return staged end
 local members = redis.call('SPOP', KEYS[1], tonumber(ARGV[1]))
 if #members == 0 then return false end
 local value = ARGV[2] .. '|' .. ARGV[3] .. '|' .. #members .. '|' .. table.concat(members, ',')
-redis.call('SET', KEYS[2], value)
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('SET', KEYS[2], value, 'PX', ttl) else redis.call('SET', KEYS[2], value, 'EX', ARGV[4]) end
 return value
 """
 
@@ -237,7 +250,8 @@ class Ledger:
 
     def stage(self, language: str, seq: int, count: int) -> tuple[int, str, int, str] | None:
         rv = self.connection.register_script(STAGE)(
-            keys=[keys.resolved(self.id, language), keys.fanout_stage(self.id)], args=[count, seq, language])
+            keys=[keys.resolved(self.id, language), keys.fanout_stage(self.id)],
+            args=[count, seq, language, BROADCAST_TTL_S])
         if rv is None:
             return None
         seq_s, lang, n, phones = rv.decode().split("|", 3)

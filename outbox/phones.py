@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mobile_codes
 import phonenumbers
 
 from .errors import InvalidNumber
@@ -36,6 +37,18 @@ def region_of(phone: str) -> str | None:
         return phonenumbers.region_code_for_number(phonenumbers.parse(phone)) or None
     except phonenumbers.NumberParseException:
         return None
+
+
+def country_code(value: str) -> str | None:
+    """An ISO 3166-1 alpha-2 or alpha-3 code (any case) as alpha-2; None for anything else (``PO``, ``UK``)."""
+    value = (value or "").strip().upper()
+    if len(value) not in (2, 3) or not value.isalpha():
+        return None
+    try:
+        country = mobile_codes.alpha3(value) if len(value) == 3 else mobile_codes.alpha2(value)
+    except KeyError:
+        return None
+    return str(country.alpha2)
 
 
 def mask(phone: str) -> str:

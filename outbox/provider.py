@@ -10,6 +10,7 @@ as per-recipient results; anything else is treated as transient.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
@@ -27,7 +28,8 @@ from .phones import mask
 
 log = logging.getLogger(__name__)
 
-#: (connect, read) seconds for one provider request: a batch must finish well inside its lease.
+#: (connect, read) seconds for one provider request: a batch must finish well inside its lease. With a lease
+#: shorter than twice their sum, :meth:`AfricasTalkingProvider.within` shortens them (see outbox.config.configure).
 DEFAULT_TIMEOUT_S = (3.05, 15.0)
 #: AT statusCodes meaning the provider took the message (100 Processed, 101 Sent, 102 Queued).
 ACCEPTED = frozenset({100, 101, 102})
@@ -75,6 +77,20 @@ class AfricasTalkingProvider:
             self._service._contentUrl = self._service._baseUrl
         self._sender_id = sender_id
         self._timeout = timeout
+
+    @property
+    def timeout_s(self) -> float:
+        """The longest one request may take (connect plus read)."""
+        return sum(self._timeout)
+
+    def within(self, seconds: float) -> AfricasTalkingProvider:
+        """This provider, or a copy whose timeouts add up to at most ``seconds`` (shared SDK service)."""
+        if self.timeout_s <= seconds:
+            return self
+        scale = seconds / self.timeout_s
+        bounded = copy.copy(self)
+        bounded._timeout = (self._timeout[0] * scale, self._timeout[1] * scale)
+        return bounded
 
     def send(self, text: str, phones: Sequence[str]) -> list[RecipientResult]:
         try:

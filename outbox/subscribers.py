@@ -19,7 +19,7 @@ from typing import Any
 from redis import Redis
 
 from . import keys
-from .phones import normalise, region_of
+from .phones import country_code, normalise, region_of
 
 TOPICS = ("safety", "health", "weather", "work")
 #: Sources that count as the person asking for alerts themselves: only these lift an earlier opt-out.
@@ -27,39 +27,39 @@ OPT_IN_SOURCES = frozenset({"ussd", "sms"})
 #: Rows per pipeline round trip when importing.
 IMPORT_CHUNK = 2000
 
-# Merge a subscription into the record and the index. ARGV: phone, language, countries csv, topics csv,
-# consent time, source, clear opt-out (0/1), index prefix. Countries and topics are unions with what exists;
-# a new language moves every membership to the new language's sets.
+# Merge a subscription into the record and the index. KEYS: record, known countries, known languages, opt-out set.
+# ARGV: phone, language, countries csv, topics csv, consent time, source, clear opt-out (0/1), audience-set format
+# (:func:`outbox.keys.audience_set_format`). Countries and topics are unions with what exists; a new language
+# moves every membership to the new language's sets.
 _SUBSCRIBE = """
 local rec = KEYS[1]
-local phone, lang, pfx = ARGV[1], ARGV[2], ARGV[8]
+local phone, lang, aset = ARGV[1], ARGV[2], ARGV[8]
 local old = redis.call('HMGET', rec, 'l', 'c', 't')
 local function split(s, into) if s then for x in string.gmatch(s, '[^,]+') do into[x] = true end end return into end
 local function keys_of(set) local out = {} for k in pairs(set) do out[#out + 1] = k end table.sort(out) return out end
 local oc, ot = keys_of(split(old[2], {})), keys_of(split(old[3], {}))
 if old[1] and old[1] ~= lang then
   for _, c in ipairs(oc) do for _, t in ipairs(ot) do
-    redis.call('SREM', pfx .. ':c:' .. c .. ':l:' .. old[1] .. ':t:' .. t, phone) end end
+    redis.call('SREM', string.format(aset, c, old[1], t), phone) end end
 end
 local cs = keys_of(split(ARGV[3], split(old[2], {})))
 local ts = keys_of(split(ARGV[4], split(old[3], {})))
 for _, c in ipairs(cs) do
-  redis.call('SADD', pfx .. ':countries', c)
-  for _, t in ipairs(ts) do redis.call('SADD', pfx .. ':c:' .. c .. ':l:' .. lang .. ':t:' .. t, phone) end
+  redis.call('SADD', KEYS[2], c)
+  for _, t in ipairs(ts) do redis.call('SADD', string.format(aset, c, lang, t), phone) end
 end
-redis.call('SADD', pfx .. ':languages', lang)
-redis.call('SADD', pfx .. ':all', phone)
+redis.call('SADD', KEYS[3], lang)
 redis.call('HSET', rec, 'l', lang, 'c', table.concat(cs, ','), 't', table.concat(ts, ','), 'at', ARGV[5], 's', ARGV[6])
-if ARGV[7] == '1' then redis.call('SREM', pfx .. ':optout', phone) end
+if ARGV[7] == '1' then redis.call('SREM', KEYS[4], phone) end
 return 1
 """
 
-# Remove memberships. ARGV: phone, country or '', topic or '', index prefix. Both empty: every subscription.
-# The record keeps countries × topics, so one (country, topic) pair leaves the index at once and the record
-# when the subscriber had only that country (the topic goes) or only that topic (the country goes).
+# Remove memberships. KEYS: record. ARGV: phone, country or '', topic or '', audience-set format. Both empty:
+# every subscription. The record keeps countries × topics, so one (country, topic) pair leaves the index at once
+# and the record when the subscriber had only that country (the topic goes) or only that topic (the country goes).
 _UNSUBSCRIBE = """
 local rec = KEYS[1]
-local phone, only_c, only_t, pfx = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local phone, only_c, only_t, aset = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local old = redis.call('HMGET', rec, 'l', 'c', 't')
 if not old[1] then return 0 end
 local oc, ot = {}, {}
@@ -67,7 +67,7 @@ for c in string.gmatch(old[2] or '', '[^,]+') do oc[#oc + 1] = c end
 for t in string.gmatch(old[3] or '', '[^,]+') do ot[#ot + 1] = t end
 for _, c in ipairs(oc) do for _, t in ipairs(ot) do
   if (only_c == '' or only_c == c) and (only_t == '' or only_t == t) then
-    redis.call('SREM', pfx .. ':c:' .. c .. ':l:' .. old[1] .. ':t:' .. t, phone) end end end
+    redis.call('SREM', string.format(aset, c, old[1], t), phone) end end end
 local drop_c, drop_t = only_c, only_t
 if only_c ~= '' and only_t ~= '' then
   if #oc == 1 then drop_c = '' elseif #ot == 1 then drop_t = '' else return 1 end
@@ -77,9 +77,8 @@ for _, c in ipairs(oc) do if not (drop_c == c or (drop_c == '' and drop_t == '')
 for _, t in ipairs(ot) do if not (drop_t == t or (drop_c == '' and drop_t == '')) then ts[#ts + 1] = t end end
 if #cs == 0 or #ts == 0 then
   for _, c in ipairs(cs) do for _, t in ipairs(ts) do
-    redis.call('SREM', pfx .. ':c:' .. c .. ':l:' .. old[1] .. ':t:' .. t, phone) end end
+    redis.call('SREM', string.format(aset, c, old[1], t), phone) end end
   redis.call('DEL', rec)
-  redis.call('SREM', pfx .. ':all', phone)
   return 2
 end
 redis.call('HSET', rec, 'c', table.concat(cs, ','), 't', table.concat(ts, ','))
@@ -125,9 +124,9 @@ def subscribe(connection: Redis, phone: str, *, country: str, language: str, top
     (:data:`OPT_IN_SOURCES`): an agency importing a list cannot override a STOP.
     """
     country, language, chosen = _check(country, language, topics)
-    _script(connection, _SUBSCRIBE)(keys=[keys.subscriber(phone)], args=[
+    _script(connection, _SUBSCRIBE)(keys=_subscribe_keys(phone), args=[
         phone, language, country, ",".join(chosen), datetime.now(UTC).isoformat(), source,
-        "1" if source in OPT_IN_SOURCES else "0", keys.AUDIENCE_TAG,
+        "1" if source in OPT_IN_SOURCES else "0", keys.audience_set_format(),
     ])
     found = get(connection, phone)
     assert found is not None  # just written
@@ -138,7 +137,7 @@ def unsubscribe(connection: Redis, phone: str, *, country: str | None = None,
                 topic: str | None = None) -> Subscriber | None:
     """Remove one country, one topic, one pair, or (both None) every subscription; None when none is left."""
     _script(connection, _UNSUBSCRIBE)(keys=[keys.subscriber(phone)], args=[
-        phone, (country or "").upper(), topic or "", keys.AUDIENCE_TAG,
+        phone, (country or "").upper(), topic or "", keys.audience_set_format(),
     ])
     return get(connection, phone)
 
@@ -194,21 +193,24 @@ def import_many(connection: Redis, rows: Sequence[Any], *, source: str = "api") 
         try:
             if not isinstance(row, dict):
                 raise ValueError("each subscriber must be an object")
+            # The number and its country first: they are what an agency most needs to hear about.
+            given = str(row.get("country") or "").strip().upper()
+            if given and (len(given) != 2 or country_code(given) is None):
+                raise ValueError(f"country {given[:10]!r} is not an ISO 3166-1 alpha-2 code such as 'KE'.")
+            phone = normalise(str(row.get("phone") or ""), given or None)
             topics = row.get("topics")
             if topics is None:
-                topics = TOPICS
+                topics = list(TOPICS)
             if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
                 raise ValueError("topics must be a list of strings")
-            given = str(row.get("country") or "").strip().upper()
-            phone = normalise(str(row.get("phone") or ""), given if len(given) == 2 else None)
             country, language, chosen = _check(given or region_of(phone) or "", str(row.get("language") or ""),
                                                topics)
         except ValueError as exc:
             rejected.append({"index": index, "reason": str(exc)})
             continue
-        script(keys=[keys.subscriber(phone)], args=[
+        script(keys=_subscribe_keys(phone), args=[
             phone, language, country, ",".join(chosen), now, source, "1" if source in OPT_IN_SOURCES else "0",
-            keys.AUDIENCE_TAG,
+            keys.audience_set_format(),
         ], client=pipe)
         imported += 1
         pending += 1
@@ -243,6 +245,10 @@ def matching_sets(connection: Redis, countries: Sequence[str] | None, languages:
     if languages is None:
         languages = sorted(v.decode() for v in connection.smembers(keys.known_languages()))
     return [keys.audience_set(c, lang, t) for c in countries for lang in languages for t in (topics or TOPICS)]
+
+
+def _subscribe_keys(phone: str) -> list[str]:
+    return [keys.subscriber(phone), keys.known_countries(), keys.known_languages(), keys.optout_set()]
 
 
 def _script(connection: Redis, source: str) -> Any:

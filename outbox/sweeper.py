@@ -62,7 +62,7 @@ def _sweep_one(connection: Redis, config: OutboxConfig, broadcast_id: str, now: 
         ledger.stop("expired", now)
         drain_resolved(connection, broadcast_id, [lang for lang in langs.split(",") if lang])
         report.expired += 1
-    fanning_out = bool(connection.exists(meta_key + ":fanout"))
+    fanning_out = bool(connection.exists(keys.fanout_lock(broadcast_id)))
     if fanout != "1" and not fanning_out:
         job_id = queues.fanout_job_id(broadcast_id, int(gen or 0))
         if not _live(connection, [job_id], config, now)[0]:

@@ -20,27 +20,48 @@ How to add routes (e.g. ``gateway/api/casework.py``)::
         return jsonify(id=...), 201
 
 then add the module to the import line at the bottom of this file. Every error under ``/api/v1`` (including
-404, 405, 413 and malformed JSON) is answered as ``{"error": {"code", "message"}}``. Redis is
-``current_app.extensions["gateway"].redis``.
+404, 405, 413 and malformed JSON) is answered as ``{"error": {"code", "message"}}``. Redis is :func:`store`
+(the API's own client, with a socket timeout long enough for a million-number audience).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, current_app
+from redis import Redis
+
+from gateway.redis_client import connect
 
 from . import errors
 
-#: Largest request body the API reads: 10,000 subscribers of ~150 bytes, with room to spare.
+#: Largest request body the app reads: 10,000 subscribers of ~150 bytes, with room to spare (AT's callbacks are
+#: a few hundred bytes; CAP keeps its own 512 KB limit).
 MAX_BODY_BYTES = 4 * 1024 * 1024
+#: Socket timeout of the API's Redis client. The web app's 0.5 s suits USSD, but resolving or counting an
+#: audience of a million numbers (one SUNIONSTORE) takes longer, and a timeout then would answer 503 after the
+#: work was done.
+API_SOCKET_TIMEOUT_S = 30.0
+#: Connections of the API's client: the server's threads, each holding at most one.
+API_POOL_SIZE = 16
+EXTENSION = "agency_api_redis"
 
 bp = Blueprint("api", __name__, url_prefix=errors.API_PREFIX)
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint and the JSON error handlers."""
+    """Register the blueprint and the JSON error handlers; build the API's Redis client once."""
     errors.init_app(app)
-    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_BODY_BYTES)
+    # Flask's defaults already hold MAX_CONTENT_LENGTH (None, no limit), so setdefault() would do nothing.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    settings = app.config["SETTINGS"]
+    app.extensions[EXTENSION] = connect(settings.redis_url, pool_size=max(API_POOL_SIZE, settings.web_threads),
+                                        socket_timeout=API_SOCKET_TIMEOUT_S)
     app.register_blueprint(bp)
+
+
+def store() -> Redis:
+    """The agency API's Redis client (see :data:`API_SOCKET_TIMEOUT_S`)."""
+    client: Redis = current_app.extensions[EXTENSION]
+    return client
 
 
 from . import alerts, broadcasts, casework, subscribers  # noqa: E402,F401  (route modules register on bp)

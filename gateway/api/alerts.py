@@ -9,7 +9,7 @@ from flask import Response, current_app, jsonify, request
 from outbox import cap
 from outbox.errors import BroadcastError, CapError
 
-from . import bp
+from . import bp, store
 from .auth import current_agency, require_scope
 from .broadcasts import as_api_error
 from .errors import ApiError
@@ -45,7 +45,7 @@ def post_cap() -> tuple[Response, int]:
         status = 400 if "XML" in str(exc) or "root element" in str(exc) else 422
         raise ApiError(status, "invalid_cap", str(exc)) from None
     try:
-        ids = cap.submit(current_app.extensions["gateway"].redis, current_agency(), alert, countries,
+        ids = cap.submit(store(), current_agency(), alert, countries,
                          current_app.extensions["outbox"])
     except CapError as exc:
         raise ApiError(422, "invalid_cap", str(exc)) from None

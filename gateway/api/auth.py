@@ -11,10 +11,11 @@ import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-from flask import current_app, g, request
+from flask import g, request
 
 from outbox.apikeys import SCOPES, ApiKey, lookup
 
+from . import store
 from .errors import ApiError
 
 P = ParamSpec("P")
@@ -26,7 +27,7 @@ def _authenticate() -> ApiKey:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "Send your API key as 'Authorization: Bearer <key>'.")
-    record = lookup(current_app.extensions["gateway"].redis, token.strip())
+    record = lookup(store(), token.strip())
     if record is None:
         raise ApiError(401, "unauthorized", "The API key is not valid.")
     return record

@@ -8,7 +8,7 @@ from redis import Redis
 from outbox import broadcasts
 from outbox.errors import BroadcastError, NotFound
 
-from . import bp
+from . import bp, store
 from .auth import current_agency, require_scope
 from .errors import ApiError
 from .idempotency import idempotent
@@ -16,7 +16,7 @@ from .validation import int_arg, json_body, timestamp
 
 
 def _redis() -> Redis:
-    return current_app.extensions["gateway"].redis
+    return store()
 
 
 def as_api_error(exc: BroadcastError) -> ApiError:

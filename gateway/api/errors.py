@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
@@ -36,6 +36,9 @@ def _http_error(exc: HTTPException) -> Response | tuple[Response, int] | HTTPExc
     if not request.path.startswith(API_PREFIX):
         return exc
     code = (exc.name or "error").lower().replace(" ", "_")
+    if exc.code == 413:  # the same code as the API's own size refusals
+        return error_response(413, "too_large", "The request body is larger than the API accepts "
+                              f"({(current_app.config.get('MAX_CONTENT_LENGTH') or 0) // 1024} KB).")
     return error_response(exc.code or 500, code, exc.description or exc.name or "Error.")
 
 

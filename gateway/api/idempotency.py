@@ -2,7 +2,9 @@
 answer and acts once; the same key with another body gets 409.
 
 The first request claims the key with ``SET NX`` before acting, so two concurrent retries cannot both act: the
-second sees the claim and gets 409 ``in_progress`` until the first has stored its answer. Answers are kept 24 h.
+second sees the claim and gets 409 ``in_progress`` until the first has stored its answer. The claim itself lasts
+only :data:`CLAIM_TTL_S`, so a request that died without releasing it (its clean-up failed too) locks the key for
+a minute, not a day; the stored answer is kept 24 h.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, make_response, request
+from flask import Response, make_response, request
 
 from outbox import keys
 
+from . import store
 from .auth import current_agency
 from .errors import ApiError, error_response
 
 IDEMPOTENCY_TTL_S = 24 * 3600
+#: Longest a request may hold a key before answering (a million-number broadcast resolves in seconds).
+CLAIM_TTL_S = 60
 MAX_KEY_LENGTH = 200
 
 
@@ -34,10 +39,10 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
             return make_response(view(*args, **kwargs))
         if not key or len(key) > MAX_KEY_LENGTH:
             raise ApiError(400, "invalid", f"must be 1-{MAX_KEY_LENGTH} characters", field="Idempotency-Key")
-        connection = current_app.extensions["gateway"].redis
+        connection = store()
         digest = hashlib.sha256(request.method.encode() + request.full_path.encode() + request.get_data()).hexdigest()
         redis_key = keys.idempotency(current_agency(), hashlib.sha256(key.encode()).hexdigest())
-        claimed = connection.set(redis_key, json.dumps({"h": digest}), nx=True, ex=IDEMPOTENCY_TTL_S)
+        claimed = connection.set(redis_key, json.dumps({"h": digest}), nx=True, ex=CLAIM_TTL_S)
         if not claimed:
             return _replay(connection.get(redis_key), digest)
         try:

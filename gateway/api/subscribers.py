@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 
 from outbox import subscribers
 
-from . import bp
+from . import bp, store
 from .auth import require_scope
 from .errors import ApiError
 from .idempotency import idempotent
@@ -24,7 +24,7 @@ def import_subscribers() -> Response:
         raise ApiError(422, "invalid", "must be a list of subscribers", field="subscribers")
     if len(rows) > MAX_IMPORT:
         raise ApiError(413, "too_large", f"at most {MAX_IMPORT} per call", field="subscribers")
-    result = subscribers.import_many(current_app.extensions["gateway"].redis, rows, source="api")
+    result = subscribers.import_many(store(), rows, source="api")
     return jsonify(imported=result.imported, rejected=result.rejected)
 
 
@@ -40,5 +40,5 @@ def count_subscribers() -> Response:
         raise ApiError(400, "invalid", "must be a 2- or 3-letter code", field="language")
     if topic is not None and topic not in subscribers.TOPICS:
         raise ApiError(400, "invalid", f"must be one of {', '.join(subscribers.TOPICS)}", field="topic")
-    n = subscribers.count(current_app.extensions["gateway"].redis, country=country, language=language, topic=topic)
+    n = subscribers.count(store(), country=country, language=language, topic=topic)
     return jsonify(count=n)

@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import request
 
+from outbox.broadcasts import EARLIEST_YEAR, LATEST_YEAR, in_range
+
 from .errors import ApiError
 
 
@@ -32,6 +34,8 @@ def timestamp(value: Any, field: str) -> datetime | None:
         raise ApiError(422, "invalid", f"{value[:40]!r} is not an ISO-8601 timestamp", field=field) from None
     if parsed.tzinfo is None:
         raise ApiError(422, "invalid", "needs a UTC offset, e.g. 2026-01-01T12:00:00+03:00", field=field)
+    if not in_range(parsed):  # else it is stored, then cannot be shown (year 0 or 10000 in UTC)
+        raise ApiError(422, "invalid", f"must lie between the years {EARLIEST_YEAR} and {LATEST_YEAR}", field=field)
     return parsed
 
 
