@@ -14,7 +14,7 @@ from flask import Response, current_app, jsonify, request
 
 from handlers import casework
 
-from . import bp
+from . import bp, store
 from .auth import require_scope
 from .errors import ApiError
 
@@ -35,7 +35,7 @@ def _list(kind: str) -> Response:
             before = datetime.fromisoformat(request.args["before"]).timestamp()
         except ValueError:
             raise ApiError(400, "invalid", "must be an ISO-8601 timestamp", field="before") from None
-    cases = casework.newest(gateway.redis, kind, limit=limit, before=before,
+    cases = casework.newest(store(), kind, limit=limit, before=before,
                             retention=gateway.settings.report_retention_days * 86400)
     items = [c.to_json() for c in cases]
     if kind == casework.CALLBACK:
@@ -45,7 +45,7 @@ def _list(kind: str) -> Response:
 
 
 def _one(kind: str, ref: str) -> Response:
-    case = casework.get(current_app.extensions["gateway"].redis, kind, ref.upper())
+    case = casework.get(store(), kind, ref.upper())
     if case is None:
         raise ApiError(404, "not_found", f"No {kind} with reference {ref!r} (it may have passed its retention).")
     return jsonify(case.to_json())
