@@ -26,7 +26,7 @@ from menus.engine import RESUME, Caller, Effect, Engine, NeedsHandler, Turn
 from menus.languages import default_language
 from outbox.phones import mask
 from sessions.identity import caller_key
-from sessions.store import Session, SessionBusy, SessionStore
+from sessions.store import FirstScreen, Session, SessionBusy, SessionStore
 
 from . import metrics
 
@@ -111,7 +111,9 @@ class UssdService:
             fast = self._from_local_copy(request, caller_id)
             if fast is not None:
                 return fast
-            session = self.sessions.open(request.session_id, caller_id)
+            session = self.sessions.open(request.session_id, caller_id, self._first_screen(request, caller_id))
+            if session.created:
+                return session.last_response or "", "ok"
         except (RedisError, SessionBusy) as exc:
             log.warning("USSD session store unavailable: %s", type(exc).__name__)
             return self._apology(request, None), "unavailable"
@@ -168,6 +170,21 @@ class UssdService:
         if not saved:
             return None
         return body, "end" if turn.end else "ok"
+
+    def _first_screen(self, request: UssdRequest, caller_id: str) -> FirstScreen | None:
+        """The answer to a session's first request, worked out on this process's guess of the caller's language
+        (none for a caller it has not seen) and no resume point; the store saves it in the round trip that would
+        otherwise only load, when the guess is right. None when the first request carries inputs already."""
+        if request.text:
+            return None
+        known = self.sessions.known_language(caller_id)
+        caller = Caller(request.session_id, request.phone, request.network_code, request.service_code,
+                        known or self._guess_language(request), self.services)
+        try:
+            turn = self.engine.start(caller, known_language=known is not None, pure=True)
+        except NeedsHandler:
+            return None
+        return FirstScreen(known or "", turn.state, ("END " if turn.end else "CON ") + turn.text)
 
     def _save(self, session: Session, request: UssdRequest, turn: Turn, *, compare: bool = False) -> tuple[str, bool]:
         """Save the turn; return the body to send and whether it was saved (False: another request got there

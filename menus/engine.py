@@ -166,8 +166,16 @@ class Engine:
 
     # -- entry points -------------------------------------------------------------------------------------------
 
-    def start(self, caller: Caller, *, known_language: bool, resume: Mapping[str, Any] | None = None) -> Turn:
-        """The first screen of a session: resume offer, language choice for a new caller, or the welcome menu."""
+    def start(self, caller: Caller, *, known_language: bool, resume: Mapping[str, Any] | None = None,
+              pure: bool = False) -> Turn:
+        """The first screen of a session: resume offer, language choice for a new caller, or the welcome menu.
+        ``pure`` as in :meth:`feed`."""
+        if pure:
+            token = _PURE.set(True)
+            try:
+                return self.start(caller, known_language=known_language, resume=resume)
+            finally:
+                _PURE.reset(token)
         state: dict[str, Any] = {"s": None, "p": 0, "h": [], "v": {}, "l": caller.lang}
         effects: list[Effect] = []
         if resume and resume.get("s"):

@@ -27,6 +27,7 @@ class LocalSessions:
         self.ttl = ttl
         self.max_sessions = max_sessions
         self._items: dict[str, tuple[float, str, str, int, str, str, str, str]] = {}
+        self._languages: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def get(self, session_id: str, caller: str) -> Session | None:
@@ -47,6 +48,17 @@ class LocalSessions:
             self._items[session.id] = item
             while len(self._items) > self.max_sessions:
                 self._items.pop(next(iter(self._items)))
+
+    def remember_language(self, caller: str, lang: str) -> None:
+        """A caller's remembered language, so their next first screen can be proposed (see SessionStore.open)."""
+        with self._lock:
+            self._languages.pop(caller, None)
+            self._languages[caller] = lang
+            while len(self._languages) > self.max_sessions * 5:
+                self._languages.pop(next(iter(self._languages)))
+
+    def language_of(self, caller: str) -> str | None:
+        return self._languages.get(caller)
 
     def forget(self, session_id: str) -> None:
         with self._lock:

@@ -34,8 +34,16 @@ _LOCK_POLL_S = 0.02
 #: A caller's language is kept this long after their last call.
 PROFILE_TTL = 400 * 24 * 3600
 
-# Lock and load in one round trip: nil when another request of the session holds the lock.
+# Lock and load in one round trip: nil when another request of the session holds the lock. With a proposed first
+# screen (ARGV[3..]), a new session whose caller has no resume point and the expected language is created with it
+# instead, and 1 is returned: the whole first request in one round trip.
 _LOAD = """
+if ARGV[3] and redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 0
+    and redis.call('EXISTS', KEYS[3]) == 0 and (redis.call('HGET', KEYS[4], 'lang') or '') == ARGV[3] then
+  redis.call('HSET', KEYS[1], 'st', ARGV[4], 'hl', 0, 'hd', ARGV[6], 'r', ARGV[5], 'v', ARGV[7])
+  redis.call('EXPIRE', KEYS[1], ARGV[8])
+  return 1
+end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
 return {redis.call('HGETALL', KEYS[1]), redis.call('GET', KEYS[3]), redis.call('HGET', KEYS[4], 'lang')}
 """
@@ -67,6 +75,16 @@ return 0
 """
 
 
+@dataclass(frozen=True)
+class FirstScreen:
+    """What a new session's first answer will be if the caller has no resume point and their remembered language
+    is ``lang`` ("" for none): :meth:`SessionStore.open` then saves it in the same round trip."""
+
+    lang: str
+    state: dict[str, Any]
+    response: str
+
+
 class SessionBusy(Exception):
     """Another request of the same session held the lock for longer than :data:`LOCK_WAIT_S`."""
 
@@ -88,6 +106,8 @@ class Session:
     version: str = ""
     #: Keys the digests of ``text``: never stored, so a copy of Redis cannot test PINs against them.
     key: bytes = field(default=b"", repr=False)
+    #: Created from a :class:`FirstScreen` by :meth:`SessionStore.open`: already saved, and not locked.
+    created: bool = False
 
     def replay(self, text: str) -> str | None:
         """The answer already given to this exact ``text``, if this request repeats the previous one."""
@@ -133,13 +153,23 @@ class SessionStore:
     def _keys(session_id: str, caller: str) -> list[str]:
         return [state_key(caller, session_id), lock_key(caller, session_id), resume_key(caller), profile_key(caller)]
 
-    def open(self, session_id: str, caller: str) -> Session:
-        """Lock and load a session, waiting for a concurrent request of the same session to finish."""
+    def open(self, session_id: str, caller: str, first: FirstScreen | None = None) -> Session:
+        """Lock and load a session, waiting for a concurrent request of the same session to finish; or, given the
+        ``first`` screen a new session would show and the guess it was made on right, create it (``created``)."""
         token = secrets.token_hex(8)
         keys = self._keys(session_id, caller)
+        args: list[Any] = [token, LOCK_MS]
+        if first is not None:
+            version, encoded = secrets.token_hex(6), _dumps(first.state)
+            args += [first.lang, encoded, first.response, _digest(self.pepper(), session_id, ""), version, self.ttl]
         deadline = time.monotonic() + LOCK_WAIT_S
         while True:
-            loaded = self._load(keys=keys, args=[token, LOCK_MS])
+            loaded = self._load(keys=keys, args=args)
+            if loaded == 1 and first is not None:
+                session = Session(session_id, caller, "", first.state, 0, args[5], first.response, None,
+                                  first.lang or None, version, self.pepper(), created=True)
+                self.local.put(session, encoded)
+                return session
             if loaded is not None:
                 break
             if time.monotonic() > deadline:
@@ -147,6 +177,8 @@ class SessionStore:
             time.sleep(_LOCK_POLL_S)
         flat, resume, lang = loaded
         raw = dict(zip(flat[::2], flat[1::2], strict=True))
+        if lang:
+            self.local.remember_language(caller, lang.decode())
         return Session(
             id=session_id,
             caller=caller,
@@ -193,7 +225,13 @@ class SessionStore:
             return False
         self.local.put(Session(session.id, session.caller, "", None, len(text), digest, response, None,
                                lang or session.lang, version), encoded)
+        if lang:
+            self.local.remember_language(session.caller, lang)
         return True
+
+    def known_language(self, caller: str) -> str | None:
+        """The language this process last saw remembered for ``caller``; a guess that :meth:`open` verifies."""
+        return self.local.language_of(caller)
 
     def cached(self, session_id: str, caller: str) -> Session | None:
         """This process's copy of a session it saved last, or None. Not locked: save it with ``compare=True``."""

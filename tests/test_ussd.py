@@ -240,3 +240,14 @@ def test_with_gateway_secret_no_key_material_is_kept_in_redis(settings, redis):
     handset.send("1")
     assert redis.get("gateway:pepper") is None
     assert redis.keys("ussd:*")  # the session itself is there, keyed by a pseudonym derived from the secret
+
+
+def test_a_first_screen_guessed_wrong_by_another_process_is_not_kept(settings, redis):
+    """A process proposes a caller's first screen from what it knows (here: nothing, so the language menu); the
+    store keeps it only if Redis agrees, so a caller who chose French on another process gets French."""
+    first = Phone(create_app(settings).test_client())
+    first.dial()
+    first.send("2")  # Français
+    elsewhere = Phone(create_app(settings).test_client(), phone=first.phone)
+    assert elsewhere.dial().startswith("CON Bienvenue")
+    assert not redis.keys("ussd:*:lock")  # the proposal path never leaves a lock behind
