@@ -20,10 +20,9 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from redis.exceptions import RedisError
 
-from handlers.geo import home_country
 from menus.catalog import Catalog
 from menus.engine import RESUME, Caller, Effect, Engine, NeedsHandler, Turn
-from menus.languages import default_language
+from menus.languages import default_language, region_of_calling_code
 from outbox.phones import mask
 from sessions.identity import caller_key
 from sessions.store import FirstScreen, Session, SessionBusy, SessionStore
@@ -209,7 +208,7 @@ class UssdService:
             pass  # the lock expires by itself
 
     def _guess_language(self, request: UssdRequest) -> str:
-        return default_language(home_country(request.phone), self.catalog.messages)
+        return default_language(region_of_calling_code(request.phone), self.catalog.messages)
 
     def _apology(self, request: UssdRequest, lang: str | None) -> str:
         lang = lang or self._guess_language(request)
