@@ -40,34 +40,32 @@ def _lines(call: Call, contacts: Iterable[Contact], *, with_city: bool = False) 
     return out
 
 
+def _contact_screen(call: Call, contacts: list[Contact], country: str | None, title: str, none: str, *,
+                    with_city: bool = False) -> Reply:
+    name = country_name(country, call.caller.lang)
+    if not contacts:
+        return Reply(text=call.t(none, country=name))
+    return Reply(text=call.t(title, country=name), lines=_lines(call, contacts, with_city=with_city))
+
+
 def emergency(call: Call) -> Reply:
     """``help.emergency``: police, ambulance, fire and hotlines of the country the caller is in."""
     host = host_of(call)
-    contacts = emergency_contacts(host) if host else []
-    name = country_name(host, call.caller.lang)
-    if not contacts:
-        return Reply(text=call.t("help.none", country=name))
-    return Reply(text=call.t("help.emergency.title", country=name), lines=_lines(call, contacts))
+    return _contact_screen(call, emergency_contacts(host) if host else [], host, "help.emergency.title", "help.none")
 
 
 def embassy(call: Call) -> Reply:
     """``help.embassy``: the caller's own country's embassy or consulate here, and its helplines at home."""
     host, origin = host_of(call), origin_of(call)
     contacts = home_contacts(origin, host) if origin and host else []
-    name = country_name(origin, call.caller.lang)
-    if not contacts:
-        return Reply(text=call.t("help.embassy.none", country=name))
-    return Reply(text=call.t("help.embassy.title", country=name), lines=_lines(call, contacts, with_city=True))
+    return _contact_screen(call, contacts, origin, "help.embassy.title", "help.embassy.none", with_city=True)
 
 
 def offices(call: Call) -> Reply:
     """``help.offices``: international organisations' offices (IOM...) in the country the caller is in."""
     host = host_of(call)
     contacts = international_offices(host) if host else []
-    name = country_name(host, call.caller.lang)
-    if not contacts:
-        return Reply(text=call.t("help.offices.none", country=name))
-    return Reply(text=call.t("help.offices.title", country=name), lines=_lines(call, contacts, with_city=True))
+    return _contact_screen(call, contacts, host, "help.offices.title", "help.offices.none", with_city=True)
 
 
 def sms_text(call: Call) -> str:
