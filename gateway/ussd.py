@@ -68,6 +68,11 @@ class UssdRequest:
         )
 
 
+def _body(turn: Turn) -> str:
+    """AT's answer: ``CON`` keeps the session open, ``END`` closes it."""
+    return ("END " if turn.end else "CON ") + turn.text
+
+
 def msisdn(raw: str | None) -> str | None:
     """AT's ``phoneNumber`` in E.164 (``+`` added when missing), or None when it is not a number at all. A full
     ``phonenumbers`` parse is not needed here: AT sends the network's own MSISDN."""
@@ -183,12 +188,12 @@ class UssdService:
             turn = self.engine.start(caller, known_language=known is not None, pure=True)
         except NeedsHandler:
             return None
-        return FirstScreen(known or "", turn.state, ("END " if turn.end else "CON ") + turn.text)
+        return FirstScreen(known or "", turn.state, _body(turn))
 
     def _save(self, session: Session, request: UssdRequest, turn: Turn, *, compare: bool = False) -> tuple[str, bool]:
         """Save the turn; return the body to send and whether it was saved (False: another request got there
         first, or a lock expired under this one). The resume point follows :meth:`Engine.resumable`."""
-        body = ("END " if turn.end else "CON ") + turn.text
+        body = _body(turn)
         # On the resume offer itself the resume point stays as it is until the caller picks.
         resume = None if turn.state.get("s") == RESUME else self.engine.resumable(turn.state)
         saved = self.sessions.save(session, text=request.text, state=turn.state, response=body, ended=turn.end,
