@@ -50,3 +50,26 @@ def test_ussd_subscription_is_the_record_an_sms_join_updates(client: FlaskClient
 def test_latest_alerts_when_none(client: FlaskClient) -> None:
     phone = handset(client, "KE")
     assert phone.send("3", "4").startswith("CON No alerts sent for Kenya lately.")
+
+
+def test_latest_alerts_in_the_callers_language_paginated(client: FlaskClient, redis: Redis) -> None:
+    from menus.gsm import fits_ussd
+    from outbox import broadcasts
+    from outbox.broadcasts import BroadcastRequest
+    from outbox.config import OutboxConfig
+
+    texts = [f"Flood warning {n}: roads to the coast are closed; move to high ground and follow the police."
+             for n in range(3)]
+    for n, text in enumerate(texts):
+        request = BroadcastRequest(message={"en": text, "sw": f"Onyo la mafuriko {n}: hamia sehemu za juu."},
+                                   countries=("KE",))
+        broadcasts.create(redis, "agency", request, OutboxConfig())
+    phone = handset(client, "KE", lang_option="3")  # Kiswahili
+    first = phone.send("3", "4")
+    assert first.startswith("CON ") and "Onyo la mafuriko 2" in first  # newest first, in Swahili
+    pages = [first]
+    while "98 " in pages[-1]:
+        pages.append(phone.send("98"))
+    shown = "\n".join(pages)
+    assert all(f"Onyo la mafuriko {n}" in shown for n in range(3))
+    assert all(fits_ussd(page[4:], 160) for page in pages)
