@@ -56,7 +56,8 @@ KINDS: frozenset[str] = frozenset(EMERGENCY_KINDS + HOTLINE_KINDS + HOME_KINDS +
 
 CHANNELS: frozenset[str] = frozenset({"voice", "sms", "whatsapp"})
 _FIELDS = frozenset(
-    {"kind", "name", "phone", "e164", "city", "channel", "hours", "note", "source", "checked", "verified"}
+    {"kind", "name", "phone", "e164", "city", "channel", "hours", "note", "source", "checked", "checked_by",
+     "verified", "abroad"}
 )
 
 # What a person dials: digits, optionally a leading +, single spaces or hyphens between groups.
@@ -76,6 +77,11 @@ class Contact:
     international form, given for numbers of 10+ digits where known, so an SMS can carry a tappable number.
     ``phone`` is ``None`` only for a mission or office whose number is not yet known; such a contact is never
     ``verified``. ``origin`` is set on home-country contacts (embassies: the origin they serve).
+
+    Curation: ``source`` (a URL or a document) says where the number comes from, ``checked`` when a person last
+    compared it with that source, ``checked_by`` who did (required once ``verified``). ``abroad`` says whether the
+    number can be dialled from outside ``country``: a short code (``1348``) or a domestic toll-free number never
+    can, whatever its ``e164``; see :meth:`reachable_from`.
     """
 
     kind: str
@@ -91,11 +97,27 @@ class Contact:
     channel: str = "voice"
     hours: str | None = None
     note: str | None = None
+    checked_by: str | None = None
+    abroad: bool = True
 
     @property
     def dialable(self) -> bool:
         """True when the contact has a number to call or text (missions may have only a city so far)."""
         return self.phone is not None
+
+    def reachable_from(self, where: str) -> bool:
+        """Whether a caller in ``where`` can dial this number: always inside its own country; from elsewhere only
+        with an international form (``e164``) that the entry does not mark ``abroad: false``. A Filipino in the UAE
+        is never shown the Philippine short code 1348, which only answers inside the Philippines."""
+        if self.phone is None:
+            return False
+        return where == self.country or (self.e164 is not None and self.abroad)
+
+    def number_from(self, where: str) -> str | None:
+        """The string to dial from ``where``: the local form at home, the international form from abroad."""
+        if not self.reachable_from(where):
+            return None
+        return self.phone if where == self.country else self.e164
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +195,14 @@ def _contact(raw: Any, where: str, country: str, faults: list[str], origin: str 
     e164 = raw.get("e164")
     if e164 is not None:
         e164 = str(e164)
+    checked_by = raw.get("checked_by")
+    if checked_by is not None and (not isinstance(checked_by, str) or not checked_by.strip()):
+        faults.append(f"{where} ({kind}): checked_by must name who checked the entry")
+        checked_by = None
+    abroad = raw.get("abroad", True)
+    if not isinstance(abroad, bool):
+        faults.append(f"{where} ({kind}): abroad must be true or false, got {abroad!r}")
+        abroad = False
     channel = raw.get("channel", "voice")
     if channel not in CHANNELS:
         faults.append(f"{where} ({kind}): unknown channel {channel!r}")
@@ -191,6 +221,8 @@ def _contact(raw: Any, where: str, country: str, faults: list[str], origin: str 
         channel=channel,
         hours=raw.get("hours"),
         note=raw.get("note"),
+        checked_by=checked_by.strip() if checked_by else None,
+        abroad=abroad,
     )
 
 
@@ -327,6 +359,8 @@ def validate(directory: Directory | None = None) -> list[str]:
     seen: set[tuple[str | None, str, str, str]] = set()
     for c in d.all_contacts():
         label = f"{c.country}{'/' + c.origin if c.origin else ''} {c.kind} {c.name or ''}".rstrip()
+        if c.verified and not c.checked_by:
+            faults.append(f"{label}: verified but checked_by does not say who checked it")
         if c.phone is None:
             if c.verified:
                 faults.append(f"{label}: verified but has no phone")

@@ -177,6 +177,8 @@ hosts:
       - {kind: police, phone: "998", source: x, checked: last week, verified: true}
       - {kind: police, phone: "997", source: x, checked: 2026-01-01, verified: yes please}
       - {kind: police, phone: "996", source: x, checked: 2026-01-01, verified: true, colour: blue}
+      - {kind: police, phone: "995", source: x, checked: 2026-01-01, verified: true, checked_by: "  "}
+      - {kind: police, phone: "994", source: x, checked: 2026-01-01, verified: false, abroad: maybe}
     missions:
       UG:
         - {kind: embassy, name: Embassy of Uganda, source: x, checked: 2026-01-01, verified: true}
@@ -201,6 +203,9 @@ def test_validate_reports_faults(tmp_path):
         "verified must be true or false",
         "unknown field(s) colour",
         "KE/UG embassy Embassy of Uganda: verified but has no phone",
+        "KE police: verified but checked_by does not say who checked it",
+        "checked_by must name who checked the entry",
+        "abroad must be true or false",
         "'kenya' is not an ISO 3166-1 alpha-2 code",
     ]:
         assert expected in faults
@@ -211,3 +216,24 @@ def test_not_a_directory_raises(tmp_path):
     path.write_text("- 1\n- 2\n", encoding="utf-8")
     with pytest.raises(directory.DirectoryError, match="hosts"):
         load_directory(path)
+
+
+def test_every_verified_entry_says_who_checked_it():
+    unchecked = [c for c in load_directory().all_contacts() if c.verified and not c.checked_by]
+    assert unchecked == []
+
+
+def test_a_home_short_code_is_dialable_only_at_home():
+    """The Philippine 1348 hotline answers only inside the Philippines: a Filipino in the UAE must not get it."""
+    (line,) = [c for c in home_contacts("PH", "PH") if c.phone == "1348"]
+    assert line.reachable_from("PH") and line.number_from("PH") == "1348"
+    assert not line.reachable_from("AE") and line.number_from("AE") is None
+    assert all(c.reachable_from("AE") for c in home_contacts("PH", "AE") if c.phone and c.country == "AE")
+
+
+def test_an_international_number_is_dialled_in_its_international_form_from_abroad():
+    contact = directory.Contact(kind="embassy", country="AE", source="x", checked=dt.date(2026, 1, 1),
+                                verified=False, phone="02 639 0006", e164="+97126390006")
+    assert contact.number_from("AE") == "02 639 0006"
+    assert contact.number_from("KE") == "+97126390006"
+    assert dataclasses.replace(contact, abroad=False).number_from("KE") is None
