@@ -24,17 +24,24 @@ CALLBACK_TOPICS = ("danger", "work", "documents", "health", "other")
 _MARK = "*"
 
 
-def _line(call: Call, contact: Contact, *, with_city: bool = False) -> str:
+def _shown(contacts: Iterable[Contact], host: str) -> list[Contact]:
+    """The contacts a caller in ``host`` can use: numbers they can dial from there, and missions or offices with
+    no number yet (shown with their city, never as if dialable). A home short code is left out abroad."""
+    return [c for c in contacts if c.phone is None or c.reachable_from(host)]
+
+
+def _line(call: Call, contact: Contact, host: str, *, with_city: bool = False) -> str:
     label = call.t(f"help.kind.{contact.kind}")
     if with_city and contact.city:
         label = f"{label}, {contact.city}"
-    number = contact.phone if contact.phone else call.t("help.no_number")
+    number = contact.number_from(host) or call.t("help.no_number")
     mark = "" if contact.verified or not contact.phone else _MARK
     return f"{label}: {number}{mark}"
 
 
 def _lines(call: Call, contacts: Iterable[Contact], *, with_city: bool = False) -> list[str]:
-    out = [_line(call, c, with_city=with_city) for c in contacts]
+    host = host_of(call) or ""
+    out = [_line(call, c, host, with_city=with_city) for c in _shown(contacts, host)]
     if any(line.endswith(_MARK) for line in out):
         out.append(call.t("help.unverified"))
     return out
@@ -43,7 +50,7 @@ def _lines(call: Call, contacts: Iterable[Contact], *, with_city: bool = False) 
 def _contact_screen(call: Call, contacts: list[Contact], country: str | None, title: str, none: str, *,
                     with_city: bool = False) -> Reply:
     name = country_name(country, call.caller.lang)
-    if not contacts:
+    if not _shown(contacts, host_of(call) or ""):
         return Reply(text=call.t(none, country=name))
     return Reply(text=call.t(title, country=name), lines=_lines(call, contacts, with_city=with_city))
 
@@ -74,7 +81,7 @@ def sms_text(call: Call) -> str:
     parts = [call.t("help.sms.title", country=country_name(host, call.caller.lang))]
     contacts = [*(emergency_contacts(host) if host else []), *(home_contacts(origin, host) if origin and host else [])]
     for contact in contacts:
-        if contact.phone:
+        if host and contact.reachable_from(host):
             mark = "" if contact.verified else _MARK
             parts.append(f"{call.t(f'help.kind.{contact.kind}')} {contact.e164 or contact.phone}{mark}")
     return "\n".join(parts)

@@ -72,3 +72,13 @@ def test_unknown_network_falls_back_to_home_country(settings, redis: Redis) -> N
     phone.network = "99999"  # AT's simulator
     fresh(phone)
     assert "Kenya" in phone.send("1", "1")
+
+
+def test_a_home_short_code_is_shown_only_at_home(client: FlaskClient) -> None:
+    """The Philippine 1348 hotline answers only inside the Philippines: a Filipino worker in the UAE never sees it,
+    on screen or by SMS; the same caller at home does."""
+    phone = handset(client, "PH")
+    assert "1348" in phone.send("1", "2")
+    phone.network = "42402"  # the same SIM in the UAE
+    fresh(phone)
+    assert "1348" not in phone.send("1", "2")
