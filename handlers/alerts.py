@@ -96,7 +96,7 @@ def latest(call: Call) -> Reply:
 
     country = host_of(call) or ""
     lang = call.caller.lang
-    sent = latest_for_country(services(call).redis, country, limit=5) if country else []
+    sent = latest_for_country(services(call).redis, country, limit=5, phone=call.caller.phone) if country else []
     name = country_name(country, lang)
     if not sent:
         return Reply(text=call.t("alerts.latest.none", country=name))

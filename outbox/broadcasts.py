@@ -19,7 +19,7 @@ from typing import Any
 
 from redis import Redis
 
-from . import keys, queues
+from . import keys, queues, subscribers
 from .config import BROADCAST_TTL_S, OutboxConfig
 from .errors import BroadcastError, InvalidNumber, NotFound
 from .estimate import fit_text, language_estimate, price_per_segment
@@ -73,8 +73,13 @@ class BroadcastRequest:
     send_at: datetime | None = None
     expires_at: datetime | None = None
     lookalikes: bool = False
-    public: bool = True
     source: str = "api"
+
+    @property
+    def public(self) -> bool:
+        """Only audience broadcasts (and CAP alerts) are public; a ``phones`` list is private by construction:
+        whatever it says ("your shelter intake is at 14:00") is for those people alone, never a USSD screen."""
+        return self.phones is None
 
 
 def _codes(value: Any, field: str, pattern: re.Pattern[str], transform: Any) -> tuple[str, ...] | None:
@@ -172,6 +177,7 @@ def create(connection: Redis, agency: str, request: BroadcastRequest, config: Ou
         "estimate": json.dumps(estimate), "cost": json.dumps({"amount": cost, "currency": config.currency}),
         "recipients": recipients, "queued": recipients, "sent": 0, "delivered": 0, "failed": 0,
         "opted_out": opted_out, "nbatches": 0, "settled": 0, "fanout": "0", "public": "1" if request.public else "0",
+        "topics": ",".join(request.topics or ()),
         **{f"text:{lang}": text for lang, text in texts.items()},
     }
     pipe = connection.pipeline(transaction=True)
@@ -185,14 +191,24 @@ def create(connection: Redis, agency: str, request: BroadcastRequest, config: Ou
     pipe = connection.pipeline(transaction=False)
     pipe.zadd(keys.agency_broadcasts(agency), {broadcast_id: now})
     extend(keys=[keys.agency_broadcasts(agency)], args=[ttl], client=pipe)
-    if request.public:
-        for country in countries:
-            pipe.zadd(keys.country_alerts(country), {broadcast_id: send_at})
-            pipe.zremrangebyrank(keys.country_alerts(country), 0, -COUNTRY_HISTORY - 1)
-            extend(keys=[keys.country_alerts(country)], args=[ttl], client=pipe)
+    for index in _public_indexes(request):
+        pipe.zadd(index, {broadcast_id: send_at})
+        pipe.zremrangebyrank(index, 0, -COUNTRY_HISTORY - 1)
+        extend(keys=[index], args=[ttl], client=pipe)
     pipe.execute()
     queues.enqueue_fanout(connection, broadcast_id, request.priority, 0)
     return view(connection, broadcast_id, agency)
+
+
+def _public_indexes(request: BroadcastRequest) -> list[str]:
+    """The "latest alerts" indexes a broadcast is listed in: one per target country; a public broadcast without
+    a country filter goes to the one index of such broadcasts, which :func:`latest_for_country` shows only to the
+    callers it reached. A private (``phones``) broadcast is in none."""
+    if not request.public:
+        return []
+    if request.countries:
+        return [keys.country_alerts(country) for country in request.countries]
+    return [keys.unfiltered_alerts()]
 
 
 # KEYS: an index (a sorted set of broadcast ids). ARGV: seconds. Keep it at least that long (never shorten it):
@@ -305,15 +321,33 @@ def cancel(connection: Redis, broadcast_id: str, agency: str | None) -> dict[str
     return view(connection, broadcast_id, agency)
 
 
-def latest_for_country(connection: Redis, country: str, limit: int = 5) -> list[SentAlert]:
-    """The latest public broadcasts that went (or are going) to ``country``, newest first."""
+def latest_for_country(connection: Redis, country: str, limit: int = 5, *,
+                       phone: str | None = None) -> list[SentAlert]:
+    """The latest public broadcasts that went (or are going) to ``country``, newest first.
+
+    With ``phone``, also the public broadcasts without a country filter (``all``, or languages and topics only)
+    that reached that caller: a subscriber (to any country, not opted out) whose language was among the
+    broadcast's audience languages and who holds one of its topics. Broadcasts to a ``phones`` list are never
+    listed: they are in no index.
+    """
     now = time.time()
-    ids = connection.zrevrangebyscore(keys.country_alerts(country.upper()), now, "-inf", start=0, num=limit * 3)
+    window = {"start": 0, "num": limit * 3, "withscores": True}
+    candidates = [(score, raw, False) for raw, score in
+                  connection.zrevrangebyscore(keys.country_alerts(country.upper()), now, "-inf", **window)]
+    subscriber = subscribers.get(connection, phone) if phone else None
+    if subscriber is not None and subscriber.countries and not subscriber.opted_out:
+        candidates += [(score, raw, True) for raw, score in
+                       connection.zrevrangebyscore(keys.unfiltered_alerts(), now, "-inf", **window)]
+        candidates.sort(key=lambda item: -item[0])
     alerts = []
-    for raw_id in ids:
-        fields = connection.hmget(keys.broadcast(raw_id.decode()), "status", "send_at", "message")
-        status, send_at, message = (f.decode() if f else None for f in fields)
+    for _, raw_id, unfiltered in candidates:
+        fields = connection.hmget(keys.broadcast(raw_id.decode()), "status", "send_at", "message", "langs", "topics")
+        status, send_at, message, langs, topics = (f.decode() if f else "" for f in fields)
         if status not in ("sending", "done", "scheduled") or not send_at or not message:
+            continue
+        if unfiltered and subscriber is not None and not (
+                subscriber.language in langs.split(",")
+                and (not topics or subscriber.topics.intersection(topics.split(",")))):
             continue
         alerts.append(SentAlert(datetime.fromtimestamp(float(send_at), UTC), json.loads(message)))
         if len(alerts) >= limit:

@@ -94,6 +94,12 @@ def country_alerts(country: str) -> str:
     return f"alerts:country:{country}"
 
 
+def unfiltered_alerts() -> str:
+    """Public broadcasts without a country filter (``all``, or languages and topics only), newest last: listed on
+    "latest alerts" to the callers they reached."""
+    return "alerts:unfiltered"
+
+
 def cap_alert(identifier_hash: str) -> str:
     """A CAP alert (by sender, identifier and sent) → the broadcast ids it made."""
     return f"cap:{identifier_hash}"
