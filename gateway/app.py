@@ -1,9 +1,9 @@
 """The application factory: builds the parts once and wires them together.
 
-``create_app()`` reads settings, connects to Redis (the embedded server when ``REDIS_URL`` is unset), loads
-menus and catalogs (never on the request path), builds the USSD engine with the handler registry, and registers
-one blueprint per channel. ``POST /ussd`` is answered by a plain-WSGI endpoint placed in front of Flask, as it
-is the hot path; every other route is Flask's.
+``create_app()`` reads settings, connects to Redis (gateway.redis_client: Sentinel, ``REDIS_URL`` or the embedded
+server), loads menus and catalogs (never on the request path), builds the USSD engine with the handler registry,
+and registers one blueprint per channel. ``POST /ussd`` is answered by a plain-WSGI endpoint placed in front of
+Flask, as it is the hot path; every other route is Flask's.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from menus.model import MenuSet
 from sessions.identity import load_pepper, pepper_from_secret
 from sessions.store import SessionStore
 
-from . import api, embedded_redis, health, outbox_setup, sms, ussd_events
+from . import api, health, outbox_setup, sms, ussd_events
 from .config import Settings
-from .redis_client import connect
+from .redis_client import connect, resolve
 from .services import HANDLERS, Services, dispatch_effects
 from .ussd import UssdEndpoint, UssdService
 
@@ -78,10 +78,9 @@ class Dispatcher:
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    redis_url = settings.redis_url or embedded_redis.ensure_running(settings.var_dir)
-    settings = settings.with_redis(redis_url)
+    settings = resolve(settings)
     # One connection per server thread, and a few for Flask routes and handlers' own calls.
-    connection = connect(redis_url, pool_size=settings.web_threads + 8)
+    connection = connect(settings, pool_size=settings.web_threads + 8)
 
     catalog = Catalog.load()
     menus = MenuSet.load()

@@ -27,13 +27,12 @@ def _setup_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _redis_url(settings: Settings) -> str:
-    """``REDIS_URL``, or the embedded server (started if needed). Exported so child processes share it."""
-    from . import embedded_redis
+def _with_redis(settings: Settings) -> Settings:
+    """Settings naming the Redis to use: Sentinel, ``REDIS_URL``, or the embedded server (started if needed and
+    exported, so child processes share it)."""
+    from .redis_client import export
 
-    url = settings.redis_url or embedded_redis.ensure_running(settings.var_dir)
-    os.environ["REDIS_URL"] = url
-    return url
+    return export(settings)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,7 +56,7 @@ def serve(host: str, port: int | None, workers: int | None, threads: int | None)
         os.environ["WEB_THREADS"] = str(threads)
     settings = _settings()
     _setup_logging(settings)
-    _redis_url(settings)
+    _with_redis(settings)
     if settings.web_workers > 1:
         # Each worker counts in its own files; /metrics adds them up (gateway.metrics).
         metrics_dir = settings.var_dir.resolve() / f"prometheus-{os.getpid()}"
@@ -92,7 +91,7 @@ def worker(burst: bool) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     # Jobs may wait on the provider; the worker's Redis calls are not on a caller's clock.
-    run_worker(connect(_redis_url(settings), pool_size=4, socket_timeout=30), provider=build_provider(settings),
+    run_worker(connect(_with_redis(settings), pool_size=4, socket_timeout=30), provider=build_provider(settings),
                config=config, burst=burst, logging_level=settings.log_level)
 
 
@@ -148,7 +147,7 @@ def apikey_create(name: str, scopes: str | None) -> None:
     from .redis_client import connect
 
     settings = _settings()
-    connection = connect(_redis_url(settings))
+    connection = connect(_with_redis(settings))
     try:
         key, record = create_key(connection, name, scopes.split(",") if scopes else None)
     except ValueError as exc:
@@ -166,7 +165,7 @@ def seed_demo() -> None:
 
     settings = _settings()
     _setup_logging(settings)
-    for line in seed(connect(_redis_url(settings)), settings):
+    for line in seed(connect(_with_redis(settings)), settings):
         click.echo(line)
 
 
@@ -178,8 +177,8 @@ def run(port: int | None) -> None:
 
     settings = _settings()
     _setup_logging(settings)
-    started_redis = settings.redis_url is None
-    url = _redis_url(settings)
+    started_redis = settings.redis_url is None and not settings.redis_sentinels
+    url = _with_redis(settings).redis_url or "Redis through Sentinel"
     port = port or settings.port
     me = [sys.executable, "-m", "gateway"]
     subprocess.run([*me, "seed-demo"], check=True)

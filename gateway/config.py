@@ -47,6 +47,21 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+def _sentinels(env: Mapping[str, str]) -> tuple[tuple[str, int], ...]:
+    """``REDIS_SENTINELS`` as (host, port) pairs: ``host:port,host:port``; an IPv6 host in brackets."""
+    raw = (env.get("REDIS_SENTINELS") or "").strip()
+    pairs = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        host, _, port = item.rpartition(":")
+        host = host.strip("[]")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"REDIS_SENTINELS: {item!r} is not host:port (e.g. 10.0.0.5:26379).")
+        pairs.append((host, int(port)))
+    if pairs and not (env.get("REDIS_SENTINEL_MASTER") or "").strip():
+        raise ConfigError("REDIS_SENTINELS needs REDIS_SENTINEL_MASTER (the name the Sentinels monitor).")
+    return tuple(pairs)
+
+
 def _balance_provider(env: Mapping[str, str]) -> str:
     name = (env.get("BALANCE_PROVIDER") or "demo").strip().lower()
     if name not in ("demo", "http"):
@@ -61,6 +76,9 @@ class Settings:
     """The gateway's configuration. Build it with :meth:`from_env`; tests use :func:`dataclasses.replace`."""
 
     redis_url: str | None = None
+    #: Sentinels (host, port) and the name of the primary they watch; when set, used instead of ``redis_url``.
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_sentinel_master: str = ""
     var_dir: Path = field(default_factory=lambda: Path("var"))
     sms_provider: str = "console"
     at_username: str | None = None
@@ -111,6 +129,8 @@ class Settings:
             raise ConfigError("SMS_PROVIDER=africastalking needs AT_USERNAME and AT_API_KEY to be set.")
         return cls(
             redis_url=env.get("REDIS_URL") or None,
+            redis_sentinels=_sentinels(env),
+            redis_sentinel_master=(env.get("REDIS_SENTINEL_MASTER") or "").strip(),
             var_dir=Path(env.get("GATEWAY_VAR_DIR") or "var"),
             sms_provider=provider,
             at_username=username,

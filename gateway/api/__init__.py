@@ -26,10 +26,11 @@ then add the module to the import line at the bottom of this file. Every error u
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app
+from flask import Blueprint, Flask, Response, current_app, make_response, request
 from redis import Redis
+from redis.exceptions import RedisError
 
-from gateway.redis_client import connect
+from gateway.redis_client import connect, wait_for_replica
 
 from . import errors
 
@@ -53,9 +54,25 @@ def init_app(app: Flask) -> None:
     # Flask's defaults already hold MAX_CONTENT_LENGTH (None, no limit), so setdefault() would do nothing.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     settings = app.config["SETTINGS"]
-    app.extensions[EXTENSION] = connect(settings.redis_url, pool_size=max(API_POOL_SIZE, settings.web_threads),
+    app.extensions[EXTENSION] = connect(settings, pool_size=max(API_POOL_SIZE, settings.web_threads),
                                         socket_timeout=API_SOCKET_TIMEOUT_S)
     app.register_blueprint(bp)
+
+
+@bp.after_request
+def _replicated(response: Response) -> Response:
+    """Answer a write only once a replica holds it (when the primary has one), so a failover cannot lose what the
+    API acknowledged (CONTRACT §5). A replica that does not confirm in time makes it a 503: the write may be
+    retried (with the same ``Idempotency-Key``, it acts once and waits again)."""
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE") or response.status_code >= 300:
+        return response
+    try:
+        if wait_for_replica(store()):
+            return response
+    except RedisError:
+        pass
+    return make_response(errors.error_response(503, "not_replicated", "The write was taken but no replica "
+                                               "confirmed it in time; retry (with the same Idempotency-Key)."))
 
 
 def store() -> Redis:
