@@ -1,5 +1,6 @@
 # Two commands on a fresh machine (Python 3.11+): `make run` and `make test`. Both build .venv from the project's
-# own files first. TEST_REDIS_URL points the tests at an existing Redis; unset, they start the embedded one.
+# own files first; `make test` runs ruff, mypy, `gateway check-menus` and pytest. TEST_REDIS_URL points the tests at
+# an existing Redis; unset, they start the embedded one.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,11 +19,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/gateway check-menus
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 check-menus: $(STAMP)
 	$(BIN)/gateway check-menus

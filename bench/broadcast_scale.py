@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -49,7 +50,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(check, what: str, timeout: float = 20) -> None:  # noqa: ANN001
+def _can_connect(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+
+
+def wait_for(check: Callable[[], object], what: str, timeout: float = 20) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
@@ -85,8 +91,7 @@ def main() -> None:
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     try:
         wait_for(conn.ping, "redis-server")
-        wait_for(lambda: socket.create_connection(("127.0.0.1", at_port), timeout=0.2).close() or True,
-                 "AT server")
+        wait_for(lambda: _can_connect(at_port), "AT server")
         n = args.subscribers
         print(f"Broadcast scale: {n:,} subscribers, batches of {args.batch_size}, one worker, "
               f"{os.cpu_count()} CPUs")

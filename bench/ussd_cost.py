@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +70,7 @@ def _ceiling(redis_url: str) -> Callable[..., list[bytes]]:
 
 
 def _measure(
-    app: Callable[..., list[bytes]], redis_cpu: Callable[[], float], tag: str, requests: int
+    app: Callable[..., Iterable[bytes]], redis_cpu: Callable[[], float], tag: str, requests: int
 ) -> tuple[float, float]:
     sessions = requests // 3
     started_cpu, started_redis = time.process_time(), redis_cpu()

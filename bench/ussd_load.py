@@ -43,6 +43,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TextIO
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -406,8 +407,8 @@ def make_target(name: str) -> Target:
         workers = int(w) if w else 2
         bthreads = None if (bt in (None, "def")) else int(bt)
         mods = ["granian", "redis"] + (["flask"] if app == "flask" else [])
-        pool_txt = {None: "app default pool (redis-py: max 100)"}.get(
-            pool,
+        pool_txt = {"": "app default pool (redis-py: max 100)"}.get(
+            pool or "",
             f"BlockingConnectionPool(max {pool[1:]})"
             if pool and pool.startswith("b")
             else f"ConnectionPool(max {pool})",
@@ -467,8 +468,8 @@ class Bench:
         self.tmp = Path(tempfile.mkdtemp(prefix="ussd-bench-"))
         self.ref = Path(args.ref_dir)
         self.taken_ports: set[int] = set()
-        self.out = None
-        self.redis_proc = None
+        self.out: TextIO = sys.stdout
+        self.redis_proc: subprocess.Popen[Any] | None = None
         self.redis_port = 0
         self.rows: list[dict] = []
         self.server_cpus = args.server_cpus
@@ -577,7 +578,7 @@ class Bench:
         self.redis_proc = self.procs.start("redis", argv, logfile=self.redis_log)
         deadline = time.time() + 15
         while time.time() < deadline:
-            if self.redis_proc.poll() is not None:
+            if self.redis_proc is None or self.redis_proc.poll() is not None:
                 raise SystemExit(f"redis-server exited:\n{tail(self.redis_log)}")
             with contextlib.suppress(OSError):
                 if redis_cmd(self.redis_port, "PING").startswith(b"+PONG"):
@@ -738,7 +739,7 @@ class Bench:
     def smoke(self, t: Target) -> bool:
         ok = True
         sess = f"smoke-{uuid.uuid4().hex[:10]}"
-        hops = []
+        hops: list[dict[str, Any]] = []
         for text in ("", "1", "1*100"):
             try:
                 st, body = post(t.port, sess, text)
@@ -840,7 +841,7 @@ class Bench:
             f"redis cmds/req {row['redis_cmds_per_req']}{flag}"
         )
         if not alive:
-            t.skipped = f"died during measurement; log tail:\n{tail(t.logfile)}"
+            t.skipped = f"died during measurement; log tail:\n{tail(t.logfile) if t.logfile else ''}"
         return row
 
     # ---- report

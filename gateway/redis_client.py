@@ -62,6 +62,7 @@ def connect(target: Settings | str, *, pool_size: int = DEFAULT_POOL_SIZE,
         "max_connections": pool_size, "timeout": POOL_WAIT_S, "socket_connect_timeout": CONNECT_TIMEOUT_S,
         "socket_timeout": socket_timeout, "retry": Retry(NoBackoff(), 0), "health_check_interval": 30,
     }
+    pool: BlockingConnectionPool
     if isinstance(target, Settings) and target.redis_sentinels:
         sentinel = Sentinel(list(target.redis_sentinels), sentinel_kwargs={
             "socket_connect_timeout": CONNECT_TIMEOUT_S, "socket_timeout": SOCKET_TIMEOUT_S,

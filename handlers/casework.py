@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 
 from redis import Redis
 
+from redis_reply import Fields, texts
+
 from .keys import case_contact_key, case_index_key, case_key, case_session_key
 
 CALLBACK = "callback"
@@ -70,7 +72,7 @@ def upsert(connection: Redis, kind: str, session_id: str, fields: Mapping[str, s
     ref = raw.decode() if isinstance(raw, bytes) else str(raw or candidate)
     key = case_key(kind, ref)
     now = time.time()
-    keep = {k: v for k, v in fields.items() if v}
+    keep: Fields = {k: v for k, v in fields.items() if v}
     drop = [k for k, v in fields.items() if not v]
     pipe = connection.pipeline(transaction=True)
     pipe.hsetnx(key, "created_at", f"{now:.3f}")
@@ -109,7 +111,7 @@ def newest(connection: Redis, kind: str, *, limit: int = 50, before: float | Non
     if retention:
         connection.zremrangebyscore(index, "-inf", time.time() - retention)
     top = "+inf" if before is None else f"({before}"
-    refs = [r.decode() for r in connection.zrevrangebyscore(index, top, "-inf", start=0, num=limit)]
+    refs = texts(connection.zrevrangebyscore(index, top, "-inf", start=0, num=limit))
     out, gone = [], []
     for ref in refs:
         case = get(connection, kind, ref)

@@ -39,7 +39,7 @@ def placeholders(text: str) -> set[str]:
         raise CatalogError(f"Malformed placeholder in {text!r}: {exc}") from None
 
 
-class _Blank(dict):
+class _Blank(dict[str, object]):
     """Format values where a placeholder with no value shows as nothing rather than raising."""
 
     def __missing__(self, key: str) -> str:

@@ -259,7 +259,7 @@ class Engine:
         elif state["h"]:
             self._enter(caller, state, state["h"].pop(), effects, push=False)
 
-    def _follow(self, caller: Caller, state: dict[str, Any], target: Target, value: str, effects: list) -> None:
+    def _follow(self, caller: Caller, state: dict[str, Any], target: Target, value: str, effects: list[Effect]) -> None:
         if target.goto:
             self._enter(caller, state, target.goto, effects, push=True)
             return
@@ -277,7 +277,8 @@ class Engine:
         assert target.action is not None
         self._run(caller, state, target.action, target.params, value, effects, push=True)
 
-    def _enter(self, caller: Caller, state: dict, screen_id: str, effects: list, *, push: bool, depth: int = 0) -> None:
+    def _enter(self, caller: Caller, state: dict[str, Any], screen_id: str, effects: list[Effect], *, push: bool,
+               depth: int = 0) -> None:
         if depth > _MAX_REDIRECTS:
             raise RuntimeError(f"Screens redirect in a loop at {screen_id!r}; check the handlers' goto.")
         screen = self.menus.get(screen_id)
@@ -289,8 +290,8 @@ class Engine:
             self._push(state)
         self._show(state, screen_id, None)
 
-    def _run(self, caller: Caller, state: dict, name: str, params: Mapping[str, str], value: str | None,
-             effects: list, *, push: bool, screen: str | None = None, depth: int = 0) -> None:
+    def _run(self, caller: Caller, state: dict[str, Any], name: str, params: Mapping[str, str], value: str | None,
+             effects: list[Effect], *, push: bool, screen: str | None = None, depth: int = 0) -> None:
         if _PURE.get():
             raise NeedsHandler(name)
         call = Call(caller=_with_lang(caller, state["l"]), params=params, vars=state["v"], input=value,
@@ -318,11 +319,11 @@ class Engine:
             view.choices[str(number)] = choice.target.to_json()
         self._show(state, screen or state["s"], view)
 
-    def _push(self, state: dict) -> None:
+    def _push(self, state: dict[str, Any]) -> None:
         if state["s"] and state["s"] != "resume":
             state["h"] = [*state["h"], state["s"]][-_MAX_HISTORY:]
 
-    def _show(self, state: dict, screen_id: str | None, view: _View | None) -> None:
+    def _show(self, state: dict[str, Any], screen_id: str | None, view: _View | None) -> None:
         """Make ``screen_id`` the current screen. A menu screen's view is rebuilt from the menu when needed
         (``view`` None), which keeps the stored state small; a view drawn by a handler is stored whole."""
         state["s"] = screen_id
@@ -330,12 +331,12 @@ class Engine:
         state["view"] = view.to_json() if view is not None else None
         state.pop("n", None)
 
-    def _view(self, state: dict) -> _View:
+    def _view(self, state: dict[str, Any]) -> _View:
         if state["view"] is not None:
             return _View.from_json(state["view"])
         return self._static_view(self.menus.get(state["s"]), state)
 
-    def _static_view(self, screen: ScreenDef, state: dict) -> _View:
+    def _static_view(self, screen: ScreenDef, state: dict[str, Any]) -> _View:
         lang = state["l"]
         key = (screen.id, lang)
         if key not in self._static_views:
@@ -366,10 +367,10 @@ class Engine:
 
     # -- output -------------------------------------------------------------------------------------------------
 
-    def _t(self, state: dict, key: str) -> str:
+    def _t(self, state: dict[str, Any], key: str) -> str:
         return self.catalog.text(state["l"], key)
 
-    def _pages(self, state: dict, view: _View, notice: str | None = None) -> list[str]:
+    def _pages(self, state: dict[str, Any], view: _View, notice: str | None = None) -> list[str]:
         header = f"{notice}\n{view.header}" if notice else view.header
         nav = self.nav_labels(state["l"])
         return paginate(
@@ -381,14 +382,14 @@ class Engine:
             show_home=len(state["h"]) >= _HOME_DEPTH and not view.end,
         )
 
-    def _notice(self, state: dict, key: str) -> Turn:
+    def _notice(self, state: dict[str, Any], key: str) -> Turn:
         """The current screen again under a one-line notice, from its first page. The notice stays (``n``) while
         the caller pages through this screen, so ``98`` and ``0`` see the pages that were shown."""
         state["n"] = self._t(state, key)
         state["p"] = 0
         return self._turn(state, [])
 
-    def _turn(self, state: dict, effects: list[Effect]) -> Turn:
+    def _turn(self, state: dict[str, Any], effects: list[Effect]) -> Turn:
         view = self._view(state)
         pages = self._pages(state, view, state.get("n"))
         page = min(state["p"], len(pages) - 1)

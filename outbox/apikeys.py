@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 from redis import Redis
 
+from redis_reply import fields
+
 from . import keys
 
 #: Every scope a key can hold; a key created without ``--scopes`` gets them all (CONTRACT §3).
@@ -58,5 +60,5 @@ def lookup(connection: Redis, key: str) -> ApiKey | None:
     raw = connection.hgetall(keys.api_key(_hash(key)))
     if not raw:
         return None
-    fields = {k.decode(): v.decode() for k, v in raw.items()}
-    return ApiKey(fields["agency"], tuple(s for s in fields.get("scopes", "").split(",") if s))
+    record = fields(raw)
+    return ApiKey(record["agency"], tuple(s for s in record.get("scopes", "").split(",") if s))

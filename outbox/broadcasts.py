@@ -19,6 +19,8 @@ from typing import Any
 
 from redis import Redis
 
+from redis_reply import Fields, fields, optional_text, scored, texts
+
 from . import keys, queues, subscribers
 from .config import BROADCAST_TTL_S, OutboxConfig
 from .errors import BroadcastError, InvalidNumber, NotFound
@@ -169,7 +171,7 @@ def create(connection: Redis, agency: str, request: BroadcastRequest, config: Ou
     send_at = request.send_at.timestamp() if request.send_at else now
     # Kept BROADCAST_TTL_S after it is due; everything else of the broadcast follows the record's lifetime.
     ttl = BROADCAST_TTL_S + max(0, int(send_at - now))
-    meta = {
+    meta: Fields = {
         "id": broadcast_id, "agency": agency, "priority": request.priority, "source": request.source,
         "status": "scheduled" if send_at > now else "sending", "created_at": repr(now), "send_at": repr(send_at),
         "expires_at": repr(request.expires_at.timestamp()) if request.expires_at else "",
@@ -222,7 +224,7 @@ return 1
 def _resolve_filter(connection: Redis, broadcast_id: str, request: BroadcastRequest) -> tuple[dict[str, int], int]:
     languages = request.languages
     if languages is None:
-        languages = tuple(sorted(v.decode() for v in connection.smembers(keys.known_languages())))
+        languages = tuple(sorted(texts(connection.smembers(keys.known_languages()))))
     per_language: dict[str, int] = {}
     opted_out = 0
     for lang in languages:
@@ -257,10 +259,6 @@ def _resolve_phones(connection: Redis, broadcast_id: str, phones: Sequence[str],
     return {lang: len(m) for lang, m in groups.items()}, len(phones) - len(kept), countries
 
 
-def _decode(raw: Mapping[bytes, bytes]) -> dict[str, str]:
-    return {k.decode(): v.decode() for k, v in raw.items()}
-
-
 def _iso(epoch: str) -> str | None:
     """An epoch as ISO-8601; None when empty or unusable (a record written before timestamps were range-checked
     must not make the agency's whole list fail)."""
@@ -274,7 +272,7 @@ def view(connection: Redis, broadcast_id: str, agency: str | None = None) -> dic
     """The broadcast as the API shows it. Another agency's broadcast is :class:`NotFound`, like a missing one."""
     if not re.fullmatch(r"[0-9a-f]{16}", broadcast_id or ""):
         raise NotFound()
-    meta = _decode(connection.hgetall(keys.broadcast(broadcast_id)))
+    meta = fields(connection.hgetall(keys.broadcast(broadcast_id)))
     if not meta or (agency is not None and meta.get("agency") != agency):
         raise NotFound()
     now = time.time()
@@ -282,7 +280,7 @@ def view(connection: Redis, broadcast_id: str, agency: str | None = None) -> dic
     if status not in TERMINAL and meta.get("expires_at") and now >= float(meta["expires_at"]):
         status = Ledger(connection, broadcast_id).stop("expired", now)
         drain_resolved(connection, broadcast_id, meta["langs"].split(",") if meta["langs"] else [])
-        meta = _decode(connection.hgetall(keys.broadcast(broadcast_id)))
+        meta = fields(connection.hgetall(keys.broadcast(broadcast_id)))
     if status == "scheduled" and now >= float(meta["send_at"]):
         status = "sending"
     counts = {name: max(0, int(meta.get(name, 0))) for name in COUNT_FIELDS}
@@ -301,7 +299,7 @@ def view(connection: Redis, broadcast_id: str, agency: str | None = None) -> dic
 
 def list_for(connection: Redis, agency: str, *, offset: int = 0, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
     """An agency's broadcasts, newest first, and how many it has in all."""
-    ids = [v.decode() for v in connection.zrevrange(keys.agency_broadcasts(agency), offset, offset + limit - 1)]
+    ids = texts(connection.zrevrange(keys.agency_broadcasts(agency), offset, offset + limit - 1))
     items = []
     for broadcast_id in ids:
         try:
@@ -315,9 +313,9 @@ def cancel(connection: Redis, broadcast_id: str, agency: str | None) -> dict[str
     """Stop what is not yet handed to the provider; batches in flight finish. Cancelling twice is harmless."""
     current = view(connection, broadcast_id, agency)
     if current["status"] not in TERMINAL:
-        meta_langs = connection.hget(keys.broadcast(broadcast_id), "langs") or b""
+        meta_langs = optional_text(connection.hget(keys.broadcast(broadcast_id), "langs")) or ""
         Ledger(connection, broadcast_id).stop("cancelled", time.time())
-        drain_resolved(connection, broadcast_id, [lang for lang in meta_langs.decode().split(",") if lang])
+        drain_resolved(connection, broadcast_id, [lang for lang in meta_langs.split(",") if lang])
     return view(connection, broadcast_id, agency)
 
 
@@ -331,18 +329,18 @@ def latest_for_country(connection: Redis, country: str, limit: int = 5, *,
     listed: they are in no index.
     """
     now = time.time()
-    window = {"start": 0, "num": limit * 3, "withscores": True}
-    candidates = [(score, raw, False) for raw, score in
-                  connection.zrevrangebyscore(keys.country_alerts(country.upper()), now, "-inf", **window)]
+    def newest(key: str) -> list[tuple[str, float]]:
+        return scored(connection.zrevrangebyscore(key, now, "-inf", start=0, num=limit * 3, withscores=True))
+
+    candidates = [(score, broadcast_id, False) for broadcast_id, score in newest(keys.country_alerts(country.upper()))]
     subscriber = subscribers.get(connection, phone) if phone else None
     if subscriber is not None and subscriber.countries and not subscriber.opted_out:
-        candidates += [(score, raw, True) for raw, score in
-                       connection.zrevrangebyscore(keys.unfiltered_alerts(), now, "-inf", **window)]
+        candidates += [(score, broadcast_id, True) for broadcast_id, score in newest(keys.unfiltered_alerts())]
         candidates.sort(key=lambda item: -item[0])
     alerts = []
-    for _, raw_id, unfiltered in candidates:
-        fields = connection.hmget(keys.broadcast(raw_id.decode()), "status", "send_at", "message", "langs", "topics")
-        status, send_at, message, langs, topics = (f.decode() if f else "" for f in fields)
+    for _, broadcast_id, unfiltered in candidates:
+        values = connection.hmget(keys.broadcast(broadcast_id), "status", "send_at", "message", "langs", "topics")
+        status, send_at, message, langs, topics = (optional_text(value) or "" for value in values)
         if status not in ("sending", "done", "scheduled") or not send_at or not message:
             continue
         if unfiltered and subscriber is not None and not (

@@ -17,6 +17,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import get_current_job
 
+from redis_reply import number, optional_text
+
 from . import dlr, keys, queues, throttle
 from .config import runtime
 from .errors import ProviderAuthError, ProviderError, ProviderUnavailable
@@ -49,10 +51,11 @@ def fanout(broadcast_id: str) -> str:
         return "busy"
     try:
         meta = connection.hmget(keys.broadcast(broadcast_id), "langs", "priority", "send_at", "fanout")
-        if meta[0] is None or meta[3] == b"1":
+        langs, priority, send_at, fanout = (optional_text(value) for value in meta)
+        if langs is None or priority is None or fanout == "1":
             return "nothing to do"
-        languages = [lang for lang in meta[0].decode().split(",") if lang]
-        priority, due = meta[1].decode(), float(meta[2]) <= time.time()
+        languages = [lang for lang in langs.split(",") if lang]
+        due = number(send_at) <= time.time()
         ledger = Ledger(connection, broadcast_id)
         ready: list[tuple[int, int]] = []
         stopped = False

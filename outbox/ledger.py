@@ -22,6 +22,8 @@ from typing import Any
 
 from redis import Redis
 
+from redis_reply import fields
+
 from . import keys
 from .config import BROADCAST_TTL_S
 
@@ -258,7 +260,7 @@ class Ledger:
         return int(seq_s), lang, int(n), phones
 
     def states(self) -> dict[int, str]:
-        return {int(k): v.decode() for k, v in self.connection.hgetall(keys.ledger(self.id)).items()}
+        return {int(k): v for k, v in fields(self.connection.hgetall(keys.ledger(self.id))).items()}
 
 
 # KEYS: a resolved audience set. Drop what is left of it and say how many that was.

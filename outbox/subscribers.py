@@ -18,6 +18,8 @@ from typing import Any
 
 from redis import Redis
 
+from redis_reply import texts
+
 from . import keys
 from .phones import country_code, normalise, region_of
 
@@ -241,9 +243,9 @@ def matching_sets(connection: Redis, countries: Sequence[str] | None, languages:
                   topics: Sequence[str] | None) -> list[str]:
     """The audience sets whose union is everyone matching (None = any country, language or topic)."""
     if countries is None:
-        countries = sorted(v.decode() for v in connection.smembers(keys.known_countries()))
+        countries = sorted(texts(connection.smembers(keys.known_countries())))
     if languages is None:
-        languages = sorted(v.decode() for v in connection.smembers(keys.known_languages()))
+        languages = sorted(texts(connection.smembers(keys.known_languages())))
     return [keys.audience_set(c, lang, t) for c in countries for lang in languages for t in (topics or TOPICS)]
 
 

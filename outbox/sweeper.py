@@ -19,6 +19,8 @@ from datetime import datetime
 from redis import Redis
 from rq.job import Job
 
+from redis_reply import optional_text, texts
+
 from . import keys, queues
 from .config import OutboxConfig
 from .ledger import TERMINAL, Ledger, drain_resolved
@@ -44,9 +46,9 @@ def sweep(connection: Redis, config: OutboxConfig, *, now: float | None = None, 
     if not force and not connection.set(keys.sweep_lock(), "1", nx=True,
                                         px=max(500, int(config.sweep_interval_s * 1000) - 200)):
         return report
-    for raw in connection.zrangebyscore(keys.active_broadcasts(), "-inf", now):
+    for broadcast_id in texts(connection.zrangebyscore(keys.active_broadcasts(), "-inf", now)):
         report.broadcasts += 1
-        _sweep_one(connection, config, raw.decode(), now, report)
+        _sweep_one(connection, config, broadcast_id, now, report)
     return report
 
 
@@ -56,7 +58,7 @@ def _sweep_one(connection: Redis, config: OutboxConfig, broadcast_id: str, now: 
     if fields[0] is None:
         connection.zrem(keys.active_broadcasts(), broadcast_id)
         return
-    status, fanout, priority, expires_at, langs, gen = (f.decode() if f else "" for f in fields)
+    status, fanout, priority, expires_at, langs, gen = (optional_text(f) or "" for f in fields)
     ledger = Ledger(connection, broadcast_id)
     if status not in TERMINAL and expires_at and now >= float(expires_at):
         ledger.stop("expired", now)

@@ -96,7 +96,8 @@ class ATServer:
             time.sleep(delay)
         to = [p for p in form.get("to", [""])[0].split(",") if p]
         message = form.get("message", [""])[0]
-        recipients, ids = [], {}
+        recipients: list[dict[str, object]] = []
+        ids: dict[str, str] = {}
         for phone in to:
             code = self.behaviour.rejected.get(phone, 101)
             mid = f"ATXid_{uuid.uuid4().hex}" if code == 101 else "None"
@@ -108,9 +109,9 @@ class ATServer:
             self.recipients += len(to)
             if self.record:
                 self.sent.append(Sent(to, message, ids))
-        body = {"SMSMessageData": {"Message": f"Sent to {len(ids)}/{len(to)} Total Cost: KES {0.8 * len(ids):.4f}",
+        reply = {"SMSMessageData": {"Message": f"Sent to {len(ids)}/{len(to)} Total Cost: KES {0.8 * len(ids):.4f}",
                                    "Recipients": recipients}}
-        return 201, "application/json", json.dumps(body)
+        return 201, "application/json", json.dumps(reply)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

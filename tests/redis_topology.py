@@ -116,6 +116,7 @@ class SentinelGroup:
 
     def _sees_everyone(self, sentinel: Server) -> bool:
         state = sentinel.client().sentinel_master(MASTER)
+        assert isinstance(state, dict), state
         return state["num-other-sentinels"] == 2 and state["num-slaves"] == self.replicas
 
     @property
@@ -126,7 +127,9 @@ class SentinelGroup:
 
     def primary_port(self) -> int:
         """The primary's port as the Sentinels name it now."""
-        return int(self.sentinels[0].client().sentinel_get_master_addr_by_name(MASTER)[1])
+        address = self.sentinels[0].client().sentinel_get_master_addr_by_name(MASTER)
+        assert isinstance(address, tuple), address
+        return int(address[1])
 
     def node(self, port: int) -> Server:
         return next(n for n in self.nodes if n.port == port)

@@ -107,7 +107,7 @@ def test_a_chunked_ussd_callback_is_read(live_server: str):
     from urllib.parse import urlencode, urlsplit
 
     parts = urlsplit(live_server)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=5)
     form = urlencode({"sessionId": "chunked1", "phoneNumber": "254711000001", "networkCode": "63902", "text": ""})
     connection.request("POST", "/ussd", body=iter([form.encode()]), encode_chunked=True,
                        headers={"Content-Type": "application/x-www-form-urlencoded", "Transfer-Encoding": "chunked"})

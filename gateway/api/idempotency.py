@@ -61,7 +61,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
     return wrapped
 
 
-def _replay(raw: bytes | None, digest: str) -> Response:
+def _replay(raw: bytes | str | None, digest: str) -> Response:
     stored = json.loads(raw) if raw else {}
     if stored.get("h") != digest:
         raise ApiError(409, "idempotency_conflict", "This Idempotency-Key was already used with another request.")

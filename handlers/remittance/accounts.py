@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from redis import Redis
 
+from redis_reply import fields
+
 from ..keys import account_key
 from .pins import hash_pin
 
@@ -32,13 +34,13 @@ def link(connection: Redis, caller: str, *, provider: str, account: str, pin: st
 
 
 def get(connection: Redis, caller: str) -> Account | None:
-    raw = connection.hgetall(account_key(caller))
+    raw = fields(connection.hgetall(account_key(caller)))
     if not raw:
         return None
     return Account(
-        provider=raw[b"provider"].decode(),
-        account=raw[b"account"].decode(),
-        salt=bytes.fromhex(raw[b"salt"].decode()),
-        pin_hash=bytes.fromhex(raw[b"hash"].decode()),
-        phone=raw[b"phone"].decode(),
+        provider=raw["provider"],
+        account=raw["account"],
+        salt=bytes.fromhex(raw["salt"]),
+        pin_hash=bytes.fromhex(raw["hash"]),
+        phone=raw["phone"],
     )

@@ -12,6 +12,7 @@ import pytest
 from redis import Redis
 from rq.job import Job
 
+import redis_reply
 from gateway.app import create_app
 from gateway.config import Settings
 from handlers import casework
@@ -36,8 +37,8 @@ def _dump(redis: Redis) -> dict[str, str]:
     """Every key with its value rendered as text; RQ jobs with their decoded arguments."""
     out: dict[str, str] = {}
     for raw in redis.scan_iter(count=1000):
-        key = raw.decode()
-        kind = redis.type(raw).decode()
+        key = redis_reply.text(raw)
+        kind = redis_reply.text(redis.type(raw))
         if kind == "string":
             value = repr(redis.get(raw))
         elif kind == "hash":
@@ -83,7 +84,7 @@ def test_no_pin_report_text_or_number_leaks(settings: Settings, redis: Redis, ca
     refs = [c.ref for c in casework.newest(redis, casework.REPORT)]
     assert len(refs) == 1
     home = case_key(casework.REPORT, refs[0])
-    assert STORY in redis.hget(home, "text").decode()
+    assert STORY in (redis_reply.optional_text(redis.hget(home, "text")) or "")
 
     logs = caplog.text + "\n".join(str(r.args) for r in caplog.records)
     for secret in (PIN, WRONG):

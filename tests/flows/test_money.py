@@ -19,6 +19,7 @@ from gateway.config import Settings
 from handlers.remittance import pins
 from handlers.remittance.jobs import send_balance
 from handlers.remittance.providers import BalanceReader, HttpProvider, ProviderError
+from redis_reply import texts
 from tests.conftest import Phone
 from tests.flows.conftest import CALLERS, fresh, handset
 from tests.flows.helpers import queued_args, queued_jobs
@@ -46,7 +47,7 @@ def test_three_wrong_pins_lock_the_number_across_sessions(client: FlaskClient, r
     assert body.startswith("END Too many wrong PINs") and "30 minutes" in body
     fresh(phone)
     assert phone.send("2", "1").startswith("END Too many wrong PINs")  # even the right PIN is refused now
-    keys = [k.decode() for k in redis.keys("pin:*")]
+    keys = texts(redis.keys("pin:*"))
     assert any(k.endswith(":locked") for k in keys) and 1790 <= redis.ttl(keys[0]) <= 1800
 
 
@@ -78,7 +79,8 @@ def test_slow_provider_sends_the_balance_by_sms(settings: Settings, redis: Redis
     assert "1234" not in queued_args(redis)
     job = jobs[0]
     job.cancel()  # run it here rather than in a worker, so the SMS it queues stays queued for the check
-    assert send_balance(*job.args, connection=redis) == "queued"
+    caller, lang, spec = job.args
+    assert send_balance(caller, lang, spec, connection=redis) == "queued"
     sms = queued_jobs(redis)
     assert [j.func_name for j in sms] == ["outbox.jobs.send_single"]
     assert sms[0].args == ("+254711000001", "Your balance is KES12,850.50.")

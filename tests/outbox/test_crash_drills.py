@@ -42,11 +42,13 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
 
 
 def _broadcast(conn: Redis) -> tuple[str, list[str]]:
-    rows = [{"phone": f"+2547110{i:05d}", "country": "KE", "language": "sw", "topics": ["weather"]} for i in range(N)]
+    rows: list[dict[str, object]] = [
+        {"phone": f"+2547110{i:05d}", "country": "KE", "language": "sw", "topics": ["weather"]} for i in range(N)
+    ]
     assert subscribers.import_many(conn, rows).rejected == []
     view = broadcasts.create(conn, "a", BroadcastRequest(message={"sw": "drill"}, countries=("KE",)),
                              OutboxConfig(batch_size=BATCH))
-    return view["id"], [r["phone"] for r in rows]
+    return view["id"], [str(r["phone"]) for r in rows]
 
 
 def _wait_done(conn: Redis, broadcast_id: str, timeout: float) -> dict:
