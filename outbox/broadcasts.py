@@ -13,7 +13,7 @@ import re
 import secrets
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,11 +23,11 @@ from redis_reply import Fields, fields, optional_text, scored, texts
 
 from . import keys, queues, subscribers
 from .config import BROADCAST_TTL_S, OutboxConfig
-from .errors import BroadcastError, InvalidNumber, NotFound
+from .errors import BroadcastError, Conflict, NotFound
 from .estimate import fit_text, language_estimate, price_per_segment
 from .ledger import TERMINAL, Ledger, drain_resolved
-from .phones import normalise, region_of
-from .subscribers import TOPICS, language_of, matching_sets
+from .phones import region_of
+from .subscribers import language_of, matching_sets
 
 #: An explicit audience is for short lists; larger ones are subscribers (imported, then a filter).
 MAX_PHONES = 10_000
@@ -38,8 +38,6 @@ COUNTRY_HISTORY = 20
 #: A resolved audience lives this long until its broadcast is recorded (then as long as the record), so the
 #: audience of a request that failed half-way does not linger.
 RESOLVE_TTL_S = 3600
-_LANG = re.compile(r"^[a-z]{2,3}$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 COUNT_FIELDS = ("recipients", "queued", "sent", "delivered", "failed", "opted_out")
 
 
@@ -64,7 +62,8 @@ class SentAlert:
 
 @dataclass(frozen=True)
 class BroadcastRequest:
-    """A validated broadcast. Build with :func:`parse_request` (the API) or directly (CAP)."""
+    """A validated broadcast. Built by :class:`outbox.schema.BroadcastBody` (the API, the console) or directly
+    (CAP). Without ``phones`` it is a filter; a filter with no part given reaches nobody unless ``everyone``."""
 
     message: dict[str, str]
     priority: str = "normal"
@@ -75,6 +74,7 @@ class BroadcastRequest:
     send_at: datetime | None = None
     expires_at: datetime | None = None
     lookalikes: bool = False
+    everyone: bool = False
     source: str = "api"
 
     @property
@@ -84,90 +84,21 @@ class BroadcastRequest:
         return self.phones is None
 
 
-def _codes(value: Any, field: str, pattern: re.Pattern[str], transform: Any) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise BroadcastError("must be a non-empty list of codes", field=field)
-    codes = tuple(dict.fromkeys(transform(v.strip()) for v in value))
-    bad = [c for c in codes if not pattern.match(c)]
-    if bad:
-        raise BroadcastError(f"{bad[0]!r} is not a valid code", field=field)
-    return codes
-
-
-def parse_request(body: Mapping[str, Any], *, send_at: datetime | None,
-                  expires_at: datetime | None) -> BroadcastRequest:
-    """Check an API body; raises BroadcastError naming the field."""
-    message = body.get("message")
-    if not isinstance(message, dict) or not message:
-        raise BroadcastError('must be an object of texts by language, e.g. {"en": "..."}', field="message")
-    for lang, text in message.items():
-        if not isinstance(lang, str) or not _LANG.match(lang):
-            raise BroadcastError(f"{str(lang)[:10]!r} is not a 2- or 3-letter language code", field="message")
-        if not isinstance(text, str) or not text.strip():
-            raise BroadcastError("must be a non-empty string", field=f"message.{lang}")
-        if len(text) > MAX_TEXT_CHARS:
-            raise BroadcastError(f"is longer than {MAX_TEXT_CHARS} characters", field=f"message.{lang}")
-    priority = body.get("priority", "normal")
-    if priority not in queues.PRIORITIES:
-        raise BroadcastError("must be 'emergency' or 'normal'", field="priority")
-    audience = body.get("audience")
-    if not isinstance(audience, dict):
-        raise BroadcastError('must be an object: {"countries", "languages", "topics"} or {"phones"}', field="audience")
-    lookalikes = body.get("replace_lookalikes", body.get("gsm_lookalikes", False))
-    if not isinstance(lookalikes, bool):
-        raise BroadcastError("must be true or false", field="replace_lookalikes")
-    request = BroadcastRequest(message=dict(message), priority=priority, send_at=send_at, expires_at=expires_at,
-                               lookalikes=lookalikes)
-    if "phones" in audience:
-        phones = audience["phones"]
-        if not isinstance(phones, list) or not phones:
-            raise BroadcastError("must be a non-empty list of phone numbers", field="audience.phones")
-        if len(phones) > MAX_PHONES:
-            raise BroadcastError(f"holds more than {MAX_PHONES} numbers; import them as subscribers",
-                                 field="audience.phones", code="too_large")
-        normalised = []
-        for i, raw in enumerate(phones):
-            try:
-                normalised.append(normalise(raw if isinstance(raw, str) else ""))
-            except InvalidNumber as exc:
-                raise BroadcastError(str(exc), field=f"audience.phones[{i}]") from None
-        return replace(request, phones=tuple(dict.fromkeys(normalised)))
-    topics = _codes(audience.get("topics"), "audience.topics", re.compile("|".join(TOPICS)), str.lower)
-    if topics and any(t not in TOPICS for t in topics):
-        raise BroadcastError(f"topics are {', '.join(TOPICS)}", field="audience.topics")
-    return replace(request, countries=_codes(audience.get("countries"), "audience.countries", _COUNTRY, str.upper),
-                    languages=_codes(audience.get("languages"), "audience.languages", _LANG, str.lower),
-                    topics=topics)
-
-
 def create(connection: Redis, agency: str, request: BroadcastRequest, config: OutboxConfig) -> dict[str, Any]:
-    """Accept a broadcast: resolve its audience, record it, and queue its fan-out. Returns its view."""
-    now = time.time()
-    if request.expires_at is not None:
-        if request.expires_at.timestamp() <= now:
-            raise BroadcastError("is already past", field="expires_at", code="expired")
-        if request.send_at is not None and request.expires_at <= request.send_at:
-            raise BroadcastError("must be after send_at", field="expires_at")
-    broadcast_id = secrets.token_hex(8)
-    first = next(iter(request.message))
-    if request.phones is not None:
-        per_language, opted_out, countries = _resolve_phones(connection, broadcast_id, request.phones, first)
-    else:
-        per_language, opted_out = _resolve_filter(connection, broadcast_id, request)
-        countries = list(request.countries or [])
+    """Accept a broadcast: resolve its audience, record it, and queue its fan-out. Returns its view.
 
-    texts = {lang: fit_text(request.message.get(lang) or request.message[first], lookalikes=request.lookalikes)
-             for lang in per_language}
-    by_text_language: dict[str, int] = dict.fromkeys(request.message, 0)
-    for lang, n in per_language.items():
-        by_text_language[lang if lang in request.message else first] += n
-    estimate = {lang: language_estimate(fit_text(text, lookalikes=request.lookalikes), by_text_language[lang])
-                for lang, text in request.message.items()}
-    price = price_per_segment(config.prices, countries)
-    cost = round(sum(e["recipients"] * e["segments"] * price for e in estimate.values()), 4)  # type: ignore[operator]
+    Raises:
+        BroadcastError: ``expires_at`` past, or ``empty_audience`` when nobody is reached (nothing is kept then).
+    """
+    now = time.time()
+    if request.expires_at is not None and request.expires_at.timestamp() <= now:
+        raise BroadcastError("is already past", field="expires_at", code="expired")
+    broadcast_id = secrets.token_hex(8)
+    per_language, opted_out, countries = _resolve(connection, request, broadcast_id)
     recipients = sum(per_language.values())
+    if not recipients:
+        raise BroadcastError("matches no subscriber who may receive it", field="audience", code="empty_audience")
+    texts, estimate, cost = _quote(request, per_language, countries, config)
     send_at = request.send_at.timestamp() if request.send_at else now
     # Kept BROADCAST_TTL_S after it is due; everything else of the broadcast follows the record's lifetime.
     ttl = BROADCAST_TTL_S + max(0, int(send_at - now))
@@ -221,7 +152,45 @@ return 1
 """
 
 
-def _resolve_filter(connection: Redis, broadcast_id: str, request: BroadcastRequest) -> tuple[dict[str, int], int]:
+def estimate(connection: Redis, request: BroadcastRequest, config: OutboxConfig) -> dict[str, Any]:
+    """What :func:`create` would answer about recipients and cost, storing and sending nothing."""
+    per_language, _, countries = _resolve(connection, request, None)
+    _, per_text, cost = _quote(request, per_language, countries, config)
+    return {"recipients": sum(per_language.values()), "estimate": per_text,
+            "cost": {"amount": cost, "currency": config.currency}}
+
+
+def _quote(request: BroadcastRequest, per_language: Mapping[str, int], countries: Sequence[str],
+           config: OutboxConfig) -> tuple[dict[str, str], dict[str, dict[str, object]], float]:
+    """The text each recipient language gets, the estimate per message language, and the cost."""
+    first = next(iter(request.message))
+    texts = {lang: fit_text(request.message.get(lang) or request.message[first], lookalikes=request.lookalikes)
+             for lang in per_language}
+    by_text_language: dict[str, int] = dict.fromkeys(request.message, 0)
+    for lang, n in per_language.items():
+        by_text_language[lang if lang in request.message else first] += n
+    per_text = {lang: language_estimate(fit_text(text, lookalikes=request.lookalikes), by_text_language[lang])
+                for lang, text in request.message.items()}
+    price = price_per_segment(config.prices, countries)
+    cost = round(sum(e["recipients"] * e["segments"] * price for e in per_text.values()), 4)  # type: ignore[operator]
+    return texts, per_text, cost
+
+
+def _resolve(connection: Redis, request: BroadcastRequest,
+             broadcast_id: str | None) -> tuple[dict[str, int], int, list[str]]:
+    """Recipients per subscriber language, opted-out numbers the audience matched, and the countries it reaches
+    (for the price). With a ``broadcast_id`` the recipients are kept as its resolved audience; without one they
+    are only counted (an estimate)."""
+    if request.phones is not None:
+        return _resolve_phones(connection, broadcast_id, request.phones, next(iter(request.message)))
+    if not (request.countries or request.languages or request.topics or request.everyone):
+        raise BroadcastError('is empty: name countries, languages or topics, or say "all": true', field="audience")
+    per_language, opted_out = _resolve_filter(connection, broadcast_id, request)
+    return per_language, opted_out, list(request.countries or [])
+
+
+def _resolve_filter(connection: Redis, broadcast_id: str | None,
+                    request: BroadcastRequest) -> tuple[dict[str, int], int]:
     languages = request.languages
     if languages is None:
         languages = tuple(sorted(texts(connection.smembers(keys.known_languages()))))
@@ -231,11 +200,14 @@ def _resolve_filter(connection: Redis, broadcast_id: str, request: BroadcastRequ
         sets = matching_sets(connection, request.countries, [lang], request.topics)
         if not sets:
             continue
-        target = keys.resolved(broadcast_id, lang)
+        target = keys.resolved(broadcast_id, lang) if broadcast_id else keys.scratch()
         pipe = connection.pipeline(transaction=True)
         pipe.sunionstore(target, sets)
         pipe.sdiffstore(target, [target, keys.optout_set()])
-        pipe.expire(target, RESOLVE_TTL_S)
+        if broadcast_id:
+            pipe.expire(target, RESOLVE_TTL_S)
+        else:
+            pipe.delete(target)
         matched, kept, _ = pipe.execute()
         opted_out += int(matched) - int(kept)
         if kept:
@@ -243,18 +215,19 @@ def _resolve_filter(connection: Redis, broadcast_id: str, request: BroadcastRequ
     return per_language, opted_out
 
 
-def _resolve_phones(connection: Redis, broadcast_id: str, phones: Sequence[str],
+def _resolve_phones(connection: Redis, broadcast_id: str | None, phones: Sequence[str],
                     first: str) -> tuple[dict[str, int], int, list[str]]:
     opted = connection.smismember(keys.optout_set(), list(phones))
     kept = [p for p, o in zip(phones, opted, strict=True) if not o]
     groups: dict[str, list[str]] = {}
     for phone, lang in zip(kept, language_of(connection, kept), strict=True):
         groups.setdefault(lang or first, []).append(phone)
-    pipe = connection.pipeline(transaction=True)
-    for lang, members in groups.items():
-        pipe.sadd(keys.resolved(broadcast_id, lang), *members)
-        pipe.expire(keys.resolved(broadcast_id, lang), RESOLVE_TTL_S)
-    pipe.execute()
+    if broadcast_id:
+        pipe = connection.pipeline(transaction=True)
+        for lang, members in groups.items():
+            pipe.sadd(keys.resolved(broadcast_id, lang), *members)
+            pipe.expire(keys.resolved(broadcast_id, lang), RESOLVE_TTL_S)
+        pipe.execute()
     countries = sorted({c for c in (region_of(p) for p in kept) if c})
     return {lang: len(m) for lang, m in groups.items()}, len(phones) - len(kept), countries
 
@@ -310,12 +283,21 @@ def list_for(connection: Redis, agency: str, *, offset: int = 0, limit: int = 20
 
 
 def cancel(connection: Redis, broadcast_id: str, agency: str | None) -> dict[str, Any]:
-    """Stop what is not yet handed to the provider; batches in flight finish. Cancelling twice is harmless."""
+    """Stop what is not yet handed to the provider; batches in flight finish.
+
+    Raises:
+        NotFound: no such broadcast, or another agency's.
+        Conflict: it is already done, cancelled, expired or failed: there is nothing left to stop, and saying
+            so tells a caller whose cancel came too late that the message went out.
+    """
     current = view(connection, broadcast_id, agency)
-    if current["status"] not in TERMINAL:
-        meta_langs = optional_text(connection.hget(keys.broadcast(broadcast_id), "langs")) or ""
-        Ledger(connection, broadcast_id).stop("cancelled", time.time())
-        drain_resolved(connection, broadcast_id, [lang for lang in meta_langs.split(",") if lang])
+    if current["status"] in TERMINAL:
+        raise Conflict(f"The broadcast is already {current['status']}; nothing is left to cancel.")
+    meta_langs = optional_text(connection.hget(keys.broadcast(broadcast_id), "langs")) or ""
+    status = Ledger(connection, broadcast_id).stop("cancelled", time.time())
+    if status != "cancelled":  # it finished between the look and the stop
+        raise Conflict(f"The broadcast is already {status}; nothing is left to cancel.")
+    drain_resolved(connection, broadcast_id, [lang for lang in meta_langs.split(",") if lang])
     return view(connection, broadcast_id, agency)
 
 

@@ -5,7 +5,8 @@
     OutboxError
     ├── InvalidNumber (also ValueError)     a phone number phonenumbers does not hold valid
     ├── BroadcastError (also ValueError)    a broadcast request the outbox cannot accept; names the field
-    │   └── NotFound                        no such broadcast (or not the asking agency's)
+    │   ├── NotFound                        no such broadcast (or not the asking agency's)
+    │   └── Conflict                        the broadcast's state forbids it (cancel after it finished)
     ├── CapError (also ValueError)          a body that is not a usable CAP 1.2 alert
     └── ProviderError                       the SMS provider failed; carries ``status`` and a short ``detail``
         ├── ProviderAuthError               bad credentials: retrying cannot help, the broadcast fails
@@ -40,6 +41,13 @@ class NotFound(BroadcastError):
 
     def __init__(self, message: str = "No such broadcast.") -> None:
         super().__init__(message, code="not_found")
+
+
+class Conflict(BroadcastError):
+    """The request is sound but the broadcast's state forbids it (a cancel once it is done)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="conflict")
 
 
 class CapError(OutboxError, ValueError):

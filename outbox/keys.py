@@ -11,6 +11,8 @@ Hash tags keep what one Lua script or pipeline touches in one Redis Cluster slot
 
 from __future__ import annotations
 
+import uuid
+
 AUDIENCE_TAG = "{aud}"
 
 
@@ -47,6 +49,12 @@ def resolved(broadcast_id: str, language: str) -> str:
     """A broadcast's resolved audience of one language, not yet put into batches (in the index's slot, as it
     is computed there with one ``SUNIONSTORE``)."""
     return f"{AUDIENCE_TAG}:resolved:{broadcast_id}:{language}"
+
+
+def scratch() -> str:
+    """A throw-away set in the index's slot, for counting an audience without keeping it (deleted in the same
+    transaction that fills it)."""
+    return f"{AUDIENCE_TAG}:count:{uuid.uuid4().hex}"
 
 
 def fanout_stage(broadcast_id: str) -> str:

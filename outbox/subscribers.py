@@ -10,7 +10,6 @@ and its index disagreeing.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -231,7 +230,7 @@ def count(connection: Redis, *, country: str | None = None, language: str | None
                          [topic] if topic else None)
     if not sets:
         return 0
-    scratch = f"{keys.AUDIENCE_TAG}:count:{uuid.uuid4().hex}"
+    scratch = keys.scratch()
     pipe = connection.pipeline(transaction=True)
     pipe.sunionstore(scratch, sets)
     pipe.sdiffstore(scratch, [scratch, keys.optout_set()])

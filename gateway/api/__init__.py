@@ -7,16 +7,18 @@ How to add routes (e.g. ``gateway/api/casework.py``)::
     from .auth import current_agency, require_scope
     from .errors import ApiError
     from .idempotency import idempotent
-    from .validation import json_body
+    from .validation import query_params, validated
 
     @bp.post("/tickets")
     @require_scope("reports")      # 401 without a valid key, 403 without the scope
     @idempotent                    # Idempotency-Key support; put it under require_scope
+    @query_params()                # the query parameters it reads; any other is a 422 naming it
     def create_ticket():
-        body = json_body()         # the JSON object, or a 400 naming the problem
+        body = validated(TicketBody)   # a strict pydantic model (outbox/schema.py): unknown field or wrong
+                                       # type -> 422 naming it; bad JSON, nesting > 32, lone surrogate -> 4xx
         agency = current_agency()  # scope every read and write to it
-        if "kind" not in body:
-            raise ApiError(422, "invalid", "is required", field="kind")   # -> {"error": {...}} 422
+        if body.kind == "x":
+            raise ApiError(422, "invalid", "is not allowed", field="kind")   # -> {"error": {...}} 422
         return jsonify(id=...), 201
 
 then add the module to the import line at the bottom of this file. Every error under ``/api/v1`` (including

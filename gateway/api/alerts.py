@@ -14,6 +14,7 @@ from .auth import current_agency, require_scope
 from .broadcasts import as_api_error
 from .errors import ApiError
 from .idempotency import idempotent
+from .validation import query_params
 
 _COUNTRY = re.compile(r"^[A-Za-z]{2,3}$")
 
@@ -34,6 +35,7 @@ def _countries() -> list[str] | None:
 @bp.post("/alerts/cap")
 @require_scope("cap")
 @idempotent
+@query_params("countries")
 def post_cap() -> tuple[Response, int]:
     body = request.get_data(cache=True)
     if len(body) > cap.MAX_CAP_BYTES:

@@ -17,6 +17,7 @@ from outbox.apikeys import SCOPES, ApiKey, lookup
 
 from . import store
 from .errors import ApiError
+from .validation import check_query
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -45,6 +46,7 @@ def require_scope(scope: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
             if scope not in record.scopes:
                 raise ApiError(403, "forbidden", f"This API key lacks the {scope!r} scope.")
             g.api_key = record
+            check_query(view)
             return view(*args, **kwargs)
 
         return wrapped

@@ -1,28 +1,27 @@
-"""``/api/v1/broadcasts``: create, read, list and cancel, each scoped to the calling agency."""
+"""``/api/v1/broadcasts``: create, estimate, read, list and cancel, each scoped to the calling agency."""
 
 from __future__ import annotations
 
 from flask import Response, current_app, jsonify
-from redis import Redis
 
 from outbox import broadcasts
-from outbox.errors import BroadcastError, NotFound
+from outbox.errors import BroadcastError, Conflict, NotFound
+from outbox.schema import BroadcastBody
 
 from . import bp, store
 from .auth import current_agency, require_scope
 from .errors import ApiError
 from .idempotency import idempotent
-from .validation import int_arg, json_body, timestamp
-
-
-def _redis() -> Redis:
-    return store()
+from .validation import int_arg, query_params, validated
 
 
 def as_api_error(exc: BroadcastError) -> ApiError:
-    """The outbox's refusal as the API's error: 404 for a missing one, 413 too large, 422 otherwise."""
+    """The outbox's refusal as the API's error: 404 for a missing one, 409 for a state that forbids it, 413 too
+    large, 422 otherwise."""
     if isinstance(exc, NotFound):
         return ApiError(404, "not_found", str(exc))
+    if isinstance(exc, Conflict):
+        return ApiError(409, exc.code, str(exc))
     status = 413 if exc.code == "too_large" else 422
     return ApiError(status, exc.code, str(exc), field=exc.field)
 
@@ -31,22 +30,33 @@ def as_api_error(exc: BroadcastError) -> ApiError:
 @require_scope("broadcasts")
 @idempotent
 def create_broadcast() -> tuple[Response, int]:
-    body = json_body()
+    request = validated(BroadcastBody).request()
     try:
-        request = broadcasts.parse_request(body, send_at=timestamp(body.get("send_at"), "send_at"),
-                                           expires_at=timestamp(body.get("expires_at"), "expires_at"))
-        view = broadcasts.create(_redis(), current_agency(), request, current_app.extensions["outbox"])
+        view = broadcasts.create(store(), current_agency(), request, current_app.extensions["outbox"])
     except BroadcastError as exc:
         raise as_api_error(exc) from None
     return jsonify(view), 202
 
 
+@bp.post("/broadcasts/estimate")
+@require_scope("broadcasts")
+def estimate_broadcast() -> Response:
+    """The same body as a broadcast; answers recipients, per-language estimate and cost. Stores and sends
+    nothing, so it needs no Idempotency-Key."""
+    request = validated(BroadcastBody).request()
+    try:
+        return jsonify(broadcasts.estimate(store(), request, current_app.extensions["outbox"]))
+    except BroadcastError as exc:
+        raise as_api_error(exc) from None
+
+
 @bp.get("/broadcasts")
 @require_scope("broadcasts")
+@query_params("limit", "offset")
 def list_broadcasts() -> Response:
     limit = int_arg("limit", 20, 1, 100)
     offset = int_arg("offset", 0, 0, 1_000_000)
-    items, total = broadcasts.list_for(_redis(), current_agency(), offset=offset, limit=limit)
+    items, total = broadcasts.list_for(store(), current_agency(), offset=offset, limit=limit)
     next_offset = offset + limit if offset + limit < total else None
     return jsonify(broadcasts=items, total=total, next_offset=next_offset)
 
@@ -55,7 +65,7 @@ def list_broadcasts() -> Response:
 @require_scope("broadcasts")
 def get_broadcast(broadcast_id: str) -> Response:
     try:
-        return jsonify(broadcasts.view(_redis(), broadcast_id, current_agency()))
+        return jsonify(broadcasts.view(store(), broadcast_id, current_agency()))
     except NotFound as exc:
         raise as_api_error(exc) from None
 
@@ -65,6 +75,6 @@ def get_broadcast(broadcast_id: str) -> Response:
 @idempotent
 def cancel_broadcast(broadcast_id: str) -> Response:
     try:
-        return jsonify(broadcasts.cancel(_redis(), broadcast_id, current_agency()))
-    except NotFound as exc:
+        return jsonify(broadcasts.cancel(store(), broadcast_id, current_agency()))
+    except BroadcastError as exc:
         raise as_api_error(exc) from None

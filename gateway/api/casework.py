@@ -17,6 +17,7 @@ from handlers import casework
 from . import bp, store
 from .auth import require_scope
 from .errors import ApiError
+from .validation import query_params
 
 _MAX_LIMIT = 200
 
@@ -53,6 +54,7 @@ def _one(kind: str, ref: str) -> Response:
 
 @bp.get("/tickets")
 @require_scope("reports")
+@query_params("limit", "before")
 def list_tickets() -> Response:
     return _list(casework.CALLBACK)
 
@@ -65,6 +67,7 @@ def get_ticket(ref: str) -> Response:
 
 @bp.get("/reports")
 @require_scope("reports")
+@query_params("limit", "before")
 def list_reports() -> Response:
     return _list(casework.REPORT)
 

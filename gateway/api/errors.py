@@ -12,23 +12,32 @@ API_PREFIX = "/api/v1"
 class ApiError(Exception):
     """Raise from a view to answer with a JSON error. ``field`` (if any) is named in the message."""
 
-    def __init__(self, status: int, code: str, message: str, *, field: str | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, *, field: str | None = None,
+                 details: list[dict[str, str]] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = f"{field}: {message}" if field else message
         self.field = field
+        #: Every problem found (``field``, ``code``, ``message``), when there were several.
+        self.details = details
+
+    def response(self) -> tuple[Response, int]:
+        return error_response(self.status, self.code, self.message, self.field, self.details)
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> tuple[Response, int]:
-    body: dict[str, str] = {"code": code, "message": message}
+def error_response(status: int, code: str, message: str, field: str | None = None,
+                   details: list[dict[str, str]] | None = None) -> tuple[Response, int]:
+    body: dict[str, object] = {"code": code, "message": message}
     if field:
         body["field"] = field
+    if details and len(details) > 1:
+        body["details"] = details
     return jsonify(error=body), status
 
 
 def _api_error(exc: ApiError) -> tuple[Response, int]:
-    return error_response(exc.status, exc.code, exc.message, exc.field)
+    return exc.response()
 
 
 def _http_error(exc: HTTPException) -> Response | tuple[Response, int] | HTTPException:

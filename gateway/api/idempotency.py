@@ -21,7 +21,7 @@ from outbox import keys
 
 from . import store
 from .auth import current_agency
-from .errors import ApiError, error_response
+from .errors import ApiError
 
 IDEMPOTENCY_TTL_S = 24 * 3600
 #: Longest a request may hold a key before answering (a million-number broadcast resolves in seconds).
@@ -48,7 +48,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
         try:
             response = make_response(view(*args, **kwargs))
         except ApiError as exc:
-            response = make_response(error_response(exc.status, exc.code, exc.message, exc.field))
+            response = make_response(exc.response())
         except BaseException:
             connection.delete(redis_key)
             raise

@@ -5,31 +5,28 @@ from __future__ import annotations
 from flask import Response, jsonify, request
 
 from outbox import subscribers
+from outbox.schema import SubscriberImport
 
 from . import bp, store
 from .auth import require_scope
 from .errors import ApiError
 from .idempotency import idempotent
-from .validation import json_body
-
-MAX_IMPORT = 10_000
+from .validation import query_params, validated
 
 
 @bp.post("/subscribers")
 @require_scope("subscribers")
 @idempotent
 def import_subscribers() -> Response:
-    rows = json_body().get("subscribers")
-    if not isinstance(rows, list):
-        raise ApiError(422, "invalid", "must be a list of subscribers", field="subscribers")
-    if len(rows) > MAX_IMPORT:
-        raise ApiError(413, "too_large", f"at most {MAX_IMPORT} per call", field="subscribers")
+    body = validated(SubscriberImport)
+    rows = [row.model_dump(exclude_none=True) for row in body.subscribers]
     result = subscribers.import_many(store(), rows, source="api")
     return jsonify(imported=result.imported, rejected=result.rejected)
 
 
 @bp.get("/subscribers/count")
 @require_scope("subscribers")
+@query_params("country", "language", "topic")
 def count_subscribers() -> Response:
     country = (request.args.get("country") or "").strip().upper() or None
     language = (request.args.get("language") or "").strip().lower() or None

@@ -62,6 +62,7 @@ def test_latest_alerts_in_the_callers_language_paginated(client: FlaskClient, re
 
     texts = [f"Flood warning {n}: roads to the coast are closed; move to high ground and follow the police."
              for n in range(3)]
+    subscribers.subscribe(redis, "+254711000009", country="KE", language="sw", topics=["safety"], source="api")
     for n, text in enumerate(texts):
         request = BroadcastRequest(message={"en": text, "sw": f"Onyo la mafuriko {n}: hamia sehemu za juu."},
                                    countries=("KE",))
