@@ -94,7 +94,7 @@ def query_params(*names: str) -> Callable[[V], V]:
 
 
 def check_query(view: Callable[..., Any]) -> None:
-    allowed = getattr(view, "query_params", frozenset())
+    allowed: frozenset[str] = getattr(view, "query_params", frozenset())
     unknown = sorted(set(request.args) - allowed)
     if unknown:
         known = f"; this call takes {', '.join(sorted(allowed))}" if allowed else "; this call takes none"
