@@ -9,7 +9,6 @@ Flask, as it is the hot path; every other route is Flask's.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -17,13 +16,13 @@ from typing import Any
 from flask import Flask
 from redis import Redis
 
+from identity.keyring import Keyring
 from menus.catalog import Catalog
 from menus.engine import Engine
 from menus.model import MenuSet
-from sessions.identity import load_pepper, pepper_from_secret
 from sessions.store import SessionStore
 
-from . import api, health, outbox_setup, sms, ussd_events
+from . import api, health, outbox_setup, secrets, sms, ussd_events
 from .config import Settings
 from .redis_client import connect, resolve
 from .services import HANDLERS, Services, dispatch_effects
@@ -38,29 +37,13 @@ class Gateway:
 
     settings: Settings
     redis: Redis
+    keyring: Keyring
     catalog: Catalog
     menus: MenuSet
     engine: Engine
     sessions: SessionStore
     services: Services
     ussd: UssdService
-
-
-class LazyPepper:
-    """The caller-pseudonym key, fetched from Redis on first use: the web server must start (and answer with an
-    apology) even when Redis is down at that moment."""
-
-    def __init__(self, connection: Redis, secret: str | None = None) -> None:
-        self._connection = connection
-        self._value: bytes | None = pepper_from_secret(secret) if secret else None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> bytes:
-        if self._value is None:
-            with self._lock:
-                if self._value is None:
-                    self._value = load_pepper(self._connection)
-        return self._value
 
 
 class Dispatcher:
@@ -84,18 +67,22 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     catalog = Catalog.load()
     menus = MenuSet.load()
-    pepper = LazyPepper(connection, settings.secret)
-    services = Services(settings=settings, redis=connection, catalog=catalog, pepper=pepper)
+    keyring = secrets.keyring(settings)
+    services = Services(settings=settings, redis=connection, catalog=catalog, keyring=keyring)
     engine = Engine(menus, catalog, HANDLERS, settings.page_budget)
-    sessions = SessionStore(connection, ttl=settings.session_ttl, resume_ttl=settings.resume_ttl, pepper=pepper)
-    service = UssdService(engine, sessions, catalog, pepper, services=services,
+    session_key = keyring.key("session digests")
+    sessions = SessionStore(connection, ttl=settings.session_ttl, resume_ttl=settings.resume_ttl,
+                            pepper=lambda: session_key)
+    service = UssdService(engine, sessions, catalog, keyring, services=services,
                           effects=lambda effects, caller: dispatch_effects(services, effects, caller))
 
     app = Flask("gateway")
     app.config.from_mapping(SETTINGS=settings)
-    app.extensions["gateway"] = Gateway(settings, connection, catalog, menus, engine, sessions, services, service)
+    app.extensions["gateway"] = Gateway(settings, connection, keyring, catalog, menus, engine, sessions, services,
+                                        service)
     if settings.callback_token is None:
-        log.warning("CALLBACK_TOKEN is not set: anyone who finds the callback URLs can post to them.")
+        log.warning("CALLBACK_TOKEN is not set: AT's callbacks are open to anyone who finds their URLs "
+                    "(allowed only with GATEWAY_DEV=1).")
 
     app.register_blueprint(ussd_events.bp)
     app.register_blueprint(health.bp)

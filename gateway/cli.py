@@ -23,6 +23,19 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
+def _production_rules(settings: Settings, *, callbacks: bool) -> None:
+    """Exit 2 with one line naming the variable unless the secrets are set or this is a development machine
+    (CONTRACT §1); warn on a development machine whose callbacks are open."""
+    from .secrets import missing
+
+    problem = missing(settings, callbacks=callbacks)
+    if problem:
+        click.echo(f"gateway: {problem}", err=True)
+        sys.exit(2)
+    if callbacks and not settings.callback_token:
+        click.echo("gateway: GATEWAY_DEV=1 and no CALLBACK_TOKEN: AT's callbacks are open to anyone.", err=True)
+
+
 def _setup_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -55,6 +68,7 @@ def serve(host: str, port: int | None, workers: int | None, threads: int | None)
     if threads:
         os.environ["WEB_THREADS"] = str(threads)
     settings = _settings()
+    _production_rules(settings, callbacks=True)
     _setup_logging(settings)
     _with_redis(settings)
     if settings.web_workers > 1:
@@ -85,6 +99,7 @@ def worker(burst: bool) -> None:
     from .redis_client import connect
 
     settings = _settings()
+    _production_rules(settings, callbacks=False)
     _setup_logging(settings)
     try:
         config = outbox_config(settings)
@@ -104,7 +119,13 @@ def dial(url: str | None, phone: str, network: str, code: str) -> None:
     """An interactive phone: speaks the AT USSD protocol to a running gateway."""
     from .dial import Phone
 
-    url = url or f"http://127.0.0.1:{_settings().port}/ussd"
+    if url is None:  # the local gateway, with its token (from the environment, or the one `gateway run` keeps)
+        from .secrets import TOKEN_FILE
+
+        settings = _settings()
+        kept = settings.var_dir / TOKEN_FILE
+        token = settings.callback_token or (kept.read_text().strip() if kept.is_file() else None)
+        url = f"http://127.0.0.1:{settings.port}/ussd" + (f"?token={token}" if token else "")
     Phone(url=url, phone=phone, network_code=network, service_code=code).run()
 
 
@@ -164,9 +185,13 @@ def seed_demo() -> None:
     from .redis_client import connect
 
     settings = _settings()
+    _production_rules(settings, callbacks=False)
     _setup_logging(settings)
-    for line in seed(connect(_with_redis(settings)), settings):
-        click.echo(line)
+    try:
+        for line in seed(connect(_with_redis(settings)), settings):
+            click.echo(line)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -174,9 +199,14 @@ def seed_demo() -> None:
 def run(port: int | None) -> None:
     """Everything on one machine: embedded Redis, web server, one worker, demo data."""
     from . import embedded_redis
+    from .secrets import SECRET_FILE, TOKEN_FILE, kept_value
 
     settings = _settings()
     _setup_logging(settings)
+    # Made once and kept under the var folder (owner-only), then handed to every child through its environment.
+    secret = settings.secret or kept_value(settings.var_dir, SECRET_FILE)
+    token = settings.callback_token or kept_value(settings.var_dir, TOKEN_FILE)
+    os.environ.update(GATEWAY_SECRET=secret, CALLBACK_TOKEN=token)
     started_redis = settings.redis_url is None and not settings.redis_sentinels
     url = _with_redis(settings).redis_url or "Redis through Sentinel"
     port = port or settings.port
@@ -188,7 +218,8 @@ def run(port: int | None) -> None:
     ]
     where = "embedded Redis in " + str(Path(settings.var_dir).resolve()) if started_redis else url.split("@")[-1]
     click.echo(
-        f"\nGateway running: USSD callback http://127.0.0.1:{port}/ussd, agency API http://127.0.0.1:{port}/api/v1, "
+        f"\nGateway running: USSD callback http://127.0.0.1:{port}/ussd?token={token} (the same token for every AT "
+        f"callback), agency API http://127.0.0.1:{port}/api/v1, "
         f"{where}.\nDial it from another terminal:  .venv/bin/gateway dial\n"
         f"  or as a roaming Kenyan in Qatar:  .venv/bin/gateway dial --phone +254711000002 --network 42701\n"
         f"Stop with Ctrl-C.\n"

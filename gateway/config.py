@@ -1,8 +1,9 @@
 """Settings from the environment, read in one place.
 
-Every variable is optional (CONTRACT §1): the gateway starts with none of them set. Names are the ones the
-contract gives; project-specific knobs carry a ``GATEWAY_`` or ``USSD_`` prefix. Values are parsed here, once, so
-nothing downstream touches ``os.environ``.
+Every variable is optional on a development machine (``GATEWAY_DEV=1``) and under ``gateway run``; in production
+``GATEWAY_SECRET`` and ``CALLBACK_TOKEN`` are required (CONTRACT §1, enforced by :mod:`gateway.secrets`). Names are
+the ones the contract gives; project-specific knobs carry a ``GATEWAY_`` or ``USSD_`` prefix. Values are parsed
+here, once, so nothing downstream touches ``os.environ``.
 """
 
 from __future__ import annotations
@@ -86,9 +87,10 @@ class Settings:
     at_sender_id: str | None = None
     at_api_url: str | None = None
     callback_token: str | None = None
-    #: Keys caller pseudonyms and session digests. Unset, one is made and kept in Redis (a Redis dump then holds
-    #: it too); set it in production so that a copy of Redis alone reveals no number and no PIN.
+    #: ``GATEWAY_SECRET``: every key of :mod:`identity.keyring` derives from it; never written to Redis.
     secret: str | None = None
+    #: ``GATEWAY_DEV=1``: a development machine, where missing secrets are made and kept under ``var_dir``.
+    dev: bool = False
     port: int = 8000
     page_budget: int = DEFAULT_PAGE_BUDGET
     session_ttl: int = DEFAULT_SESSION_TTL
@@ -139,6 +141,7 @@ class Settings:
             at_api_url=(env.get("AT_API_URL") or "").rstrip("/") or None,
             callback_token=env.get("CALLBACK_TOKEN") or None,
             secret=env.get("GATEWAY_SECRET") or None,
+            dev=(env.get("GATEWAY_DEV") or "").strip().lower() in ("1", "true", "yes"),
             port=_int(env, "PORT", 8000, 1, 65535),
             page_budget=_int(env, "USSD_PAGE_BUDGET", DEFAULT_PAGE_BUDGET, 40, 182),
             session_ttl=_int(env, "USSD_SESSION_TTL", DEFAULT_SESSION_TTL, 30, 3600),

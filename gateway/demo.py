@@ -8,25 +8,30 @@ from redis import Redis
 
 from handlers.remittance import accounts
 from handlers.remittance.providers import DEMO_ACCOUNTS
+from identity.keyring import Keyring
 from outbox import subscribers
-from sessions.identity import caller_key, load_pepper
 
-from .config import Settings
+from . import secrets
+from .config import ConfigError, Settings
 
 
 def seed(connection: Redis, settings: Settings) -> Iterator[str]:
-    """Load the demo data (idempotent); yields one line per thing loaded."""
+    """Load the demo data (idempotent); yields one line per thing loaded. Refuses on a production installation
+    (AT credentials set): demo numbers and PINs have no place next to real subscribers."""
+    if settings.at_username and settings.at_api_key:
+        raise ConfigError("AT_USERNAME and AT_API_KEY are set: this looks like production, where demo accounts "
+                          "and subscribers must not be seeded. Unset them to seed a development Redis.")
+    keyring = secrets.keyring(settings)
     connection.ping()
     yield "Demo data: menus, catalogs, the helpline directory and the corridors ship with the code."
-    yield from seed_accounts(connection)
+    yield from seed_accounts(connection, keyring)
     yield from seed_subscribers(connection)
 
 
-def seed_accounts(connection: Redis) -> Iterator[str]:
+def seed_accounts(connection: Redis, keyring: Keyring) -> Iterator[str]:
     """Link the demo balance accounts to their numbers, with their PINs (hashed; printed here for trying)."""
-    pepper = load_pepper(connection)
     for demo in DEMO_ACCOUNTS:
-        accounts.link(connection, caller_key(demo.phone, pepper), provider="demo", account=demo.account,
+        accounts.link(connection, keyring.pseudonym(demo.phone), provider="demo", account=demo.account,
                       pin=demo.pin, phone=demo.phone)
         yield f"Demo account: {demo.phone} PIN {demo.pin} ({demo.currency}, Money > My balance)"
 

@@ -19,7 +19,7 @@ No payload ever holds a PIN or a report's text; nothing here logs a payload or a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from redis import Redis
@@ -29,9 +29,10 @@ from handlers import alerts, help, money, reports
 from handlers.corridors import load_corridors
 from handlers.directory import load_directory
 from handlers.remittance.providers import BalanceReader
+from identity.keyring import Keyring
+from identity.phones import mask
 from menus.catalog import Catalog
 from menus.engine import Caller, Effect, Handler
-from outbox.phones import mask
 
 from .config import Settings
 
@@ -40,17 +41,14 @@ log = logging.getLogger(__name__)
 BALANCE_JOB = "handlers.remittance.jobs.send_balance"
 
 
-def _no_pepper() -> bytes:
-    raise RuntimeError("Services was built without a pepper; pass pepper=LazyPepper(redis) (gateway.app).")
-
-
 @dataclass
 class Services:
     settings: Settings
     redis: Redis
     catalog: Catalog
-    #: The caller-pseudonym key (``gateway.app.LazyPepper``): handlers key per-caller data with it.
-    pepper: Callable[[], bytes] = _no_pepper
+    #: The installation's keys (pseudonyms, sealed numbers, encrypted text, PIN hashes): handlers key per-caller
+    #: data with it and store nothing readable without it.
+    keyring: Keyring
     balance: BalanceReader = field(init=False)
 
     def __post_init__(self) -> None:

@@ -12,8 +12,8 @@ import logging
 from flask import Blueprint, Response, current_app, request
 from redis.exceptions import RedisError
 
+from identity.phones import InvalidNumber, mask, normalise
 from outbox import dlr, inbound, subscribers
-from outbox.phones import InvalidNumber, mask, normalise
 
 from .auth import require_callback_token
 
@@ -54,7 +54,7 @@ def inbound_message() -> Response:
     gateway = current_app.extensions["gateway"]
     try:
         result = inbound.handle(gateway.redis, sender=_field("from"), text=(request.form.get("text") or "")[:480],
-                                inbound_id=_field("id"), pepper=gateway.services.pepper())
+                                inbound_id=_field("id"), keyring=gateway.keyring)
     except RedisError as exc:
         return _unavailable("an inbound SMS", exc)
     if result.action not in ("ignored", "duplicate"):

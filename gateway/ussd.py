@@ -20,11 +20,11 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from redis.exceptions import RedisError
 
+from identity.keyring import Keyring
+from identity.phones import mask, region_of_calling_code
 from menus.catalog import Catalog
 from menus.engine import RESUME, Caller, Effect, Engine, NeedsHandler, Turn
-from menus.languages import default_language, region_of_calling_code
-from outbox.phones import mask
-from sessions.identity import caller_key
+from menus.languages import default_language
 from sessions.store import FirstScreen, Session, SessionBusy, SessionStore
 
 from . import metrics
@@ -85,12 +85,12 @@ def msisdn(raw: str | None) -> str | None:
 class UssdService:
     """Answers one USSD callback. Thread-safe: every request's state lives in its own locals and in Redis."""
 
-    def __init__(self, engine: Engine, sessions: SessionStore, catalog: Catalog, pepper: Callable[[], bytes],
+    def __init__(self, engine: Engine, sessions: SessionStore, catalog: Catalog, keyring: Keyring,
                  services: Any = None, effects: EffectSink | None = None) -> None:
         self.engine = engine
         self.sessions = sessions
         self.catalog = catalog
-        self.pepper = pepper
+        self.keyring = keyring
         self.services = services
         self.effects = effects
 
@@ -111,7 +111,7 @@ class UssdService:
 
     def _answer(self, request: UssdRequest) -> tuple[str, str]:
         try:
-            caller_id = caller_key(request.phone, self.pepper())
+            caller_id = self.keyring.pseudonym(request.phone)
             fast = self._from_local_copy(request, caller_id)
             if fast is not None:
                 return fast

@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, current_app, request
 from redis.exceptions import RedisError
 
-from sessions.identity import caller_key
-
 from . import metrics
 from .auth import require_callback_token
 from .ussd import msisdn
@@ -50,7 +48,7 @@ def ussd_events() -> Response:
         phone = msisdn(request.form.get("phoneNumber"))
         if status in ("Incomplete", "Failed") and session_id and phone:
             gateway = current_app.extensions["gateway"]
-            state = gateway.sessions.state_of(caller_key(phone, gateway.ussd.pepper()), session_id)
+            state = gateway.sessions.state_of(gateway.keyring.pseudonym(phone), session_id)
             screen = state.get("s") if state else None
         pipe = connection.pipeline(transaction=False)
         pipe.hincrby(status_key, status, 1)

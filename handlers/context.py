@@ -2,7 +2,7 @@
 they are from, and text helpers that keep dynamic text (country names, amounts) inside a USSD page's alphabet.
 
 The services object is the gateway's :class:`gateway.services.Services`; handlers only read its attributes
-(``redis``, ``settings``, ``pepper``, ``balance``), so this package never imports ``gateway``.
+(``redis``, ``settings``, ``keyring``, ``balance``), so this package never imports ``gateway``.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, format_decimal
 
+from identity.phones import region_of
 from menus.engine import Call
 from menus.gsm import is_gsm7, to_gsm_lookalikes
-from sessions.identity import caller_key
 
-from .geo import country_for_network, home_country
+from .geo import country_for_network
 
 # Bidi marks Babel puts around Arabic numbers: invisible on a smartphone, junk boxes on many feature phones.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u061c\u2066\u2067\u2068\u2069"), None)
@@ -30,17 +30,17 @@ def services(call: Call) -> Any:
 
 def pseudonym(call: Call) -> str:
     """The caller's pseudonym (32 hex characters): what every per-caller key is built from."""
-    return caller_key(call.caller.phone, services(call).pepper())
+    return str(services(call).keyring.pseudonym(call.caller.phone))
 
 
 def host_of(call: Call) -> str | None:
     """The country the caller is in now: the MCC, else (simulator, unknown network) the number's country."""
-    return country_for_network(call.caller.network_code) or home_country(call.caller.phone)
+    return country_for_network(call.caller.network_code) or region_of(call.caller.phone)
 
 
 def origin_of(call: Call) -> str | None:
     """The caller's home country, from the number."""
-    return home_country(call.caller.phone)
+    return region_of(call.caller.phone)
 
 
 def screen_text(text: str) -> str:

@@ -1,26 +1,21 @@
-"""Caller geography: where the caller is now (MCC) and where the caller is from (number).
+"""Caller geography: where the caller is now (MCC); where the caller is from is the number's country
+(:func:`identity.phones.region_of`).
 
 Two facts drive the emergency-help screens (DESIGN.md, "One USSD request"): the country the caller is in *now*
 comes from the MCC, the first three digits of Africa's Talking's ``networkCode``; the *home* country comes from
 the phone number. A Kenyan SIM roaming in Qatar reports ``networkCode`` 427xx and ``phoneNumber`` +254...: Qatar's
 emergency numbers, Kenya's embassy in Doha.
 
-Both lookups sit on the hot path, so neither may parse or load anything per request:
-
-* the MCC table is built once, at import, from the ``mobile-codes`` package;
-* number parsing goes through an LRU cache, so one subscriber's number is parsed once per process.
+The lookup sits on the hot path, so the MCC table is built once, at import, from the ``mobile-codes`` package.
 
 Values from the outside world are never trusted: junk input yields ``None``, never an exception.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import mobile_codes
-import phonenumbers
 
-__all__ = ["SANDBOX_NETWORK_CODE", "country_for_network", "home_country", "mcc_table"]
+__all__ = ["SANDBOX_NETWORK_CODE", "country_for_network", "mcc_table"]
 
 SANDBOX_NETWORK_CODE = "99999"
 """Africa's Talking's simulator ("Athena") sends this code. It names no real network, so it maps to ``None``:
@@ -90,7 +85,7 @@ def country_for_network(network_code: str) -> str | None:
 
     ``network_code`` is MCC+MNC as sent by Africa's Talking (``"63902"`` Safaricom -> ``"KE"``). Anything that is
     not 5 or 6 ASCII digits (empty, letters, a bare MCC fragment), the sandbox code, or an unassigned MCC gives
-    ``None``; the caller should then fall back to :func:`home_country`.
+    ``None``; the caller should then fall back to the number's country.
     """
     if not isinstance(network_code, str):
         return None
@@ -100,29 +95,3 @@ def country_for_network(network_code: str) -> str | None:
     if code == SANDBOX_NETWORK_CODE:
         return None
     return _MCC_TO_COUNTRY.get(code[:3])
-
-
-def home_country(phone_e164: str) -> str | None:
-    """The ISO alpha-2 country that issued ``phone_e164`` (``"+254711000000"`` -> ``"KE"``), or ``None``.
-
-    Only international format is accepted: a number without ``+`` and country code has no defined home.
-    Non-geographic numbers (``+800``, ``+882``...) and unparseable input give ``None``.
-    """
-    if not isinstance(phone_e164, str):
-        return None
-    return _region_for(phone_e164.strip())
-
-
-@lru_cache(maxsize=100_000)
-def _region_for(number: str) -> str | None:
-    """Cached parse: the hot path sees the same subscribers over and over, and a parse costs tens of microseconds."""
-    if not number.startswith("+"):
-        return None
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return None
-    region = phonenumbers.region_code_for_number(parsed)
-    if not region or region in ("001", "ZZ"):
-        return None
-    return region

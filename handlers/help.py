@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from identity.phones import mask
 from menus.engine import Call, Effect, Reply
-from outbox.phones import mask
 
 from . import casework
 from .context import country_name, host_of, origin_of, pseudonym, services

@@ -1,7 +1,7 @@
 """Every Redis key the handlers write, built in one place (STYLE §6.1).
 
-Keys about one caller carry the caller's pseudonym (:func:`sessions.identity.caller_key`), never the number, in a
-``{…}`` hash tag so that, on Redis Cluster, one caller's keys share a slot. Casework (tickets, reports) is keyed by
+Keys about one caller carry the caller's pseudonym (:meth:`identity.keyring.Keyring.pseudonym`), never the number,
+in a ``{…}`` hash tag so that, on Redis Cluster, one caller's keys share a slot. Casework (tickets, reports) is keyed by
 its reference code.
 """
 

@@ -15,8 +15,8 @@ Discretion rules this module keeps:
 
 from __future__ import annotations
 
+from identity.phones import mask
 from menus.engine import Call, Effect, Reply
-from outbox.phones import mask
 
 from . import casework
 from .context import host_of, origin_of, services

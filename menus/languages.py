@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Container
 
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
-
 _BY_REGION = {
     # Swahili: East Africa.
     "KE": "sw", "TZ": "sw", "UG": "sw",
@@ -28,16 +26,3 @@ _BY_REGION = {
 def default_language(region: str | None, supported: Container[str], fallback: str = "en") -> str:
     lang = _BY_REGION.get(region or "")
     return lang if lang is not None and lang in supported else fallback
-
-
-def region_of_calling_code(phone: str) -> str | None:
-    """The main region of an E.164 number's calling code (``+254…`` → ``KE``, ``+1…`` → ``US``), without a full
-    parse: enough to pick a greeting language, and cheap enough for every new caller's first screen. Calling
-    codes are prefix-free, so the first of 1, 2 or 3 digits that is one is the one."""
-    digits = phone[1:4] if phone.startswith("+") else phone[:3]
-    for length in (1, 2, 3):
-        if digits[:length].isdigit():
-            regions = COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:length]))
-            if regions:
-                return regions[0]
-    return None

@@ -19,6 +19,7 @@ from typing import Any
 
 from redis import Redis
 
+from identity.phones import region_of
 from redis_reply import Fields, fields, optional_text, scored, texts
 
 from . import keys, queues, subscribers
@@ -26,7 +27,6 @@ from .config import BROADCAST_TTL_S, OutboxConfig
 from .errors import BroadcastError, Conflict, NotFound
 from .estimate import fit_text, language_estimate, price_per_segment
 from .ledger import TERMINAL, Ledger, drain_resolved
-from .phones import region_of
 from .subscribers import language_of, matching_sets
 
 #: An explicit audience is for short lists; larger ones are subscribers (imported, then a filter).

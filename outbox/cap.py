@@ -22,9 +22,10 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 from redis import Redis
 
+from identity import codes
 from menus.gsm import sms_segments, to_gsm_lookalikes
 
-from . import broadcasts, keys, phones
+from . import broadcasts, keys
 from .config import OutboxConfig
 from .errors import CapError, NotFound
 
@@ -175,7 +176,7 @@ def _countries(info: Element) -> list[str]:
 
 def country_code(value: str) -> str:
     """ISO 3166-1 alpha-2 or alpha-3 → alpha-2; CapError for anything else."""
-    country = phones.country_code(value)
+    country = codes.country_code(value)
     if country is None:
         raise CapError(f"{value.strip().upper()[:10]!r} is not an ISO 3166-1 country code.")
     return country

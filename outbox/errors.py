@@ -3,7 +3,6 @@
 ::
 
     OutboxError
-    ├── InvalidNumber (also ValueError)     a phone number phonenumbers does not hold valid
     ├── BroadcastError (also ValueError)    a broadcast request the outbox cannot accept; names the field
     │   ├── NotFound                        no such broadcast (or not the asking agency's)
     │   └── Conflict                        the broadcast's state forbids it (cancel after it finished)
@@ -12,19 +11,21 @@
         ├── ProviderAuthError               bad credentials: retrying cannot help, the broadcast fails
         └── ProviderUnavailable             5xx, timeout, connection refused: retried with back-off
 
-Foreign errors (the AT SDK's ``AfricasTalkingException``, ``requests`` errors, phonenumbers' parse errors) are
-translated into these at one boundary each (:mod:`outbox.provider`, :mod:`outbox.phones`) with ``raise … from``.
+A number phonenumbers does not hold valid raises :class:`identity.phones.InvalidNumber` (a ValueError), re-exported
+here. Foreign errors (the AT SDK's ``AfricasTalkingException``, ``requests`` errors, phonenumbers' parse errors) are
+translated into these at one boundary each (:mod:`outbox.provider`, :mod:`identity.phones`) with ``raise … from``.
 """
 
 from __future__ import annotations
 
+from identity.phones import InvalidNumber
+
+__all__ = ["BroadcastError", "CapError", "InvalidNumber", "NotFound", "OutboxError", "ProviderAuthError",
+           "ProviderError", "ProviderUnavailable"]
+
 
 class OutboxError(Exception):
     """Root of every error the outbox raises on purpose."""
-
-
-class InvalidNumber(OutboxError, ValueError):
-    """A phone number that cannot be used; the message says why."""
 
 
 class BroadcastError(OutboxError, ValueError):

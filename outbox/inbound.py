@@ -3,7 +3,7 @@
 An inbound message is acted on once per AT message ``id`` (AT retries until it gets a 200). Confirmations are
 individual SMS through :func:`outbox.sms.queue_message`, at most :data:`CONFIRMATIONS_PER_DAY` per number, so a
 looping handset or a prank cannot make us spend money; that count is kept under a keyed pseudonym of the number
-(the caller passes the installation's pepper: outbox does not import sessions).
+(:meth:`identity.keyring.Keyring.pseudonym`, the same as the caller's USSD pseudonym).
 
 A keyword is the first word, punctuation around it ignored (``Stop!``). Words people also use in ordinary
 messages (:data:`WHOLE_MESSAGE_ONLY`: ``END``, ``YES``, ``OO`` …) count only when they are the whole message, so
@@ -12,17 +12,17 @@ messages (:data:`WHOLE_MESSAGE_ONLY`: ``END``, ``YES``, ``OO`` …) count only w
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import unicodedata
 from dataclasses import dataclass
 
 from redis import Redis
 
+from identity.codes import country_code
+from identity.keyring import Keyring
+from identity.phones import InvalidNumber, normalise, region_of
 from menus.languages import default_language
 
 from . import keys, subscribers
-from .phones import InvalidNumber, country_code, normalise, region_of
 from .sms import queue_message
 
 #: Seen inbound ids are remembered this long (AT retries for up to 12 hours).
@@ -111,20 +111,20 @@ def parse(text: str) -> tuple[str, str, list[str]] | None:
     return found[0], found[1], words[1:]
 
 
-def handle(connection: Redis, *, sender: str, text: str, inbound_id: str, pepper: bytes) -> InboundResult:
-    """Act on one inbound SMS; a repeated ``inbound_id`` does nothing. ``pepper`` keys the pseudonym under which
-    confirmations are counted (an unkeyed hash of a phone number is reversed by trying every number)."""
+def handle(connection: Redis, *, sender: str, text: str, inbound_id: str, keyring: Keyring) -> InboundResult:
+    """Act on one inbound SMS; a repeated ``inbound_id`` does nothing. Confirmations are counted under the
+    sender's keyed pseudonym (an unkeyed hash of a phone number is reversed by trying every number)."""
     if inbound_id and not connection.set(keys.inbound_seen(inbound_id[:128]), "1", nx=True, ex=SEEN_TTL_S):
         return InboundResult("duplicate")
     try:
-        return _act(connection, sender, text, pepper)
+        return _act(connection, sender, text, keyring)
     except BaseException:
         if inbound_id:
             connection.delete(keys.inbound_seen(inbound_id[:128]))
         raise
 
 
-def _act(connection: Redis, sender: str, text: str, pepper: bytes) -> InboundResult:
+def _act(connection: Redis, sender: str, text: str, keyring: Keyring) -> InboundResult:
     try:
         phone = normalise(sender)
     except InvalidNumber:
@@ -142,13 +142,14 @@ def _act(connection: Redis, sender: str, text: str, pepper: bytes) -> InboundRes
         country, lang = _join_arguments(rest)
         if country or lang or existing is None:
             country = country or (sorted(existing.countries)[0] if existing and existing.countries else None) \
-                or region_of(phone) or "ZZ"
-            language = lang or (existing.language if existing else default_language(region_of(phone), SUPPORTED))
-            subscribers.subscribe(connection, phone, country=country, language=language,
-                                  topics=subscribers.TOPICS, source="sms")
-            action = "join"
+                or region_of(phone)
+            if country:  # a number of no country (+882…) and no country given: opted in, nothing subscribed
+                language = lang or (existing.language if existing else default_language(region_of(phone), SUPPORTED))
+                subscribers.subscribe(connection, phone, country=country, language=language,
+                                      topics=subscribers.TOPICS, source="sms")
+                action = "join"
     texts = CONFIRMATIONS["start" if action == "join" else action]
-    _confirm(connection, phone, texts.get(language) or texts[word_lang], pepper)
+    _confirm(connection, phone, texts.get(language) or texts[word_lang], keyring)
     return InboundResult(action)
 
 
@@ -161,9 +162,8 @@ def _join_arguments(rest: list[str]) -> tuple[str | None, str | None]:
     return country, lang
 
 
-def _confirm(connection: Redis, phone: str, text: str, pepper: bytes) -> None:
-    pseudonym = hmac.new(pepper, phone.encode(), hashlib.sha256).hexdigest()[:32]
-    bucket = keys.confirm_limit(pseudonym)
+def _confirm(connection: Redis, phone: str, text: str, keyring: Keyring) -> None:
+    bucket = keys.confirm_limit(keyring.pseudonym(phone))
     pipe = connection.pipeline(transaction=True)
     pipe.set(bucket, 0, nx=True, ex=24 * 3600)
     pipe.incr(bucket)

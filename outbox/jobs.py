@@ -17,13 +17,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import get_current_job
 
+from identity.phones import mask
 from redis_reply import number, optional_text
 
 from . import dlr, keys, queues, throttle
 from .config import runtime
 from .errors import ProviderAuthError, ProviderError, ProviderUnavailable
 from .ledger import Ledger, drain_resolved
-from .phones import mask
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

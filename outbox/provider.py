@@ -23,8 +23,9 @@ import requests
 from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
 
+from identity.phones import mask
+
 from .errors import ProviderAuthError, ProviderError, ProviderUnavailable
-from .phones import mask
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ import hashlib
 from redis import Redis
 from rq import Retry
 
+from identity.phones import mask
+
 from . import keys, queues
-from .phones import mask
 
 #: A dedupe key is remembered this long: a repeat within it sends nothing.
 DEDUPE_TTL_S = 24 * 3600

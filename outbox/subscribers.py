@@ -17,10 +17,11 @@ from typing import Any
 
 from redis import Redis
 
+from identity.codes import country_code, language_code
+from identity.phones import normalise, region_of
 from redis_reply import texts
 
 from . import keys
-from .phones import country_code, normalise, region_of
 
 TOPICS = ("safety", "health", "weather", "work")
 #: Sources that count as the person asking for alerts themselves: only these lift an earlier opt-out.
@@ -104,17 +105,16 @@ class ImportResult:
 
 
 def _check(country: str, language: str, topics: Iterable[str]) -> tuple[str, str, list[str]]:
-    country = (country or "").strip().upper()
-    language = (language or "").strip().lower()
-    if len(country) != 2 or not country.isalpha():
+    checked_country, checked_language = country_code(country, alpha3=False), language_code(language)
+    if checked_country is None:
         raise ValueError("country must be an ISO 3166-1 alpha-2 code such as 'KE'.")
-    if not 2 <= len(language) <= 3 or not language.isalpha():
+    if checked_language is None:
         raise ValueError("language must be a 2- or 3-letter code such as 'sw'.")
     chosen = sorted(set(topics))
     unknown = [t for t in chosen if t not in TOPICS]
     if unknown or not chosen:
         raise ValueError(f"topics must be a non-empty list from {', '.join(TOPICS)}.")
-    return country, language, chosen
+    return checked_country, checked_language, chosen
 
 
 def subscribe(connection: Redis, phone: str, *, country: str, language: str, topics: Iterable[str],
@@ -195,10 +195,11 @@ def import_many(connection: Redis, rows: Sequence[Any], *, source: str = "api") 
             if not isinstance(row, dict):
                 raise ValueError("each subscriber must be an object")
             # The number and its country first: they are what an agency most needs to hear about.
-            given = str(row.get("country") or "").strip().upper()
-            if given and (len(given) != 2 or country_code(given) is None):
-                raise ValueError(f"country {given[:10]!r} is not an ISO 3166-1 alpha-2 code such as 'KE'.")
-            phone = normalise(str(row.get("phone") or ""), given or None)
+            raw_country = str(row.get("country") or "").strip()
+            given = country_code(raw_country, alpha3=False) if raw_country else None
+            if raw_country and given is None:
+                raise ValueError(f"country {raw_country[:10]!r} is not an ISO 3166-1 alpha-2 code such as 'KE'.")
+            phone = normalise(str(row.get("phone") or ""), given)
             topics = row.get("topics")
             if topics is None:
                 topics = list(TOPICS)

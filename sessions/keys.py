@@ -1,12 +1,11 @@
 """Every Redis key the sessions package writes, built in one place.
 
-All keys of one caller share the hash tag ``{<caller pseudonym>}`` (see :mod:`sessions.identity`), so the
-Lua scripts that load and save a session touch one Redis Cluster slot. Keys never hold a phone number.
+All keys of one caller share the hash tag ``{<caller pseudonym>}`` (:meth:`identity.keyring.Keyring.pseudonym`),
+so the Lua scripts that load and save a session touch one Redis Cluster slot. Keys never hold a phone number.
 """
 
 SESSION_PREFIX = "ussd:"
 CALLER_PREFIX = "caller:"
-PEPPER_KEY = "gateway:pepper"
 
 
 def state_key(caller: str, session_id: str) -> str:

@@ -20,6 +20,10 @@ from redis import Redis
 from gateway import embedded_redis
 from gateway.app import create_app
 from gateway.config import Settings
+from identity.keyring import Keyring
+
+#: The tests' GATEWAY_SECRET: every app and worker a test builds derives its keys from it, as production does.
+TEST_SECRET = "test-secret-" + "0123456789abcdef" * 2
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +47,13 @@ def redis(redis_url: str) -> Iterator[Redis]:
 
 @pytest.fixture
 def settings(redis: Redis, redis_url: str, tmp_path: Path) -> Settings:
-    return replace(Settings.from_env({}), redis_url=redis_url, var_dir=tmp_path / "var")
+    return replace(Settings.from_env({}), redis_url=redis_url, var_dir=tmp_path / "var", secret=TEST_SECRET)
+
+
+@pytest.fixture
+def keyring() -> Keyring:
+    """The keys of the tests' installation (:data:`TEST_SECRET`)."""
+    return Keyring(TEST_SECRET)
 
 
 @pytest.fixture

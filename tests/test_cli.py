@@ -72,7 +72,9 @@ def _free_port() -> int:
 @pytest.fixture
 def live_server(redis, redis_url: str, tmp_path: Path):
     port = _free_port()
-    env = {**os.environ, "REDIS_URL": redis_url, "GATEWAY_VAR_DIR": str(tmp_path / "var"), "WEB_THREADS": "4"}
+    # A development machine: callbacks open (the dial test posts without a token), the secret kept under var/.
+    env = {**os.environ, "REDIS_URL": redis_url, "GATEWAY_VAR_DIR": str(tmp_path / "var"), "WEB_THREADS": "4",
+           "GATEWAY_DEV": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "gateway", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

@@ -14,7 +14,6 @@ from gateway.ussd import UssdService
 from menus.catalog import Catalog
 from menus.engine import Call, Effect, Engine, Reply
 from menus.model import MenuSet
-from sessions.identity import load_pepper
 from sessions.store import SessionStore
 
 MENUS = Path(__file__).parent / "data" / "menus"
@@ -55,14 +54,14 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture
-def service(redis: Redis, redis_url: str, recorder: Recorder) -> UssdService:
+def service(redis: Redis, redis_url: str, recorder: Recorder, keyring) -> UssdService:
     connection = connect(redis_url)
     catalog = Catalog.load()
     handlers = {name: getattr(recorder, name) for name in ("count", "check_pin", "take_note", "explode")}
     engine = Engine(MenuSet.load(MENUS), catalog, handlers, 160)
-    pepper = load_pepper(connection)
-    sessions = SessionStore(connection, ttl=60, resume_ttl=600, pepper=lambda: pepper)
-    return UssdService(engine, sessions, catalog, lambda: pepper, effects=recorder.sink)
+    key = keyring.key("session digests")
+    sessions = SessionStore(connection, ttl=60, resume_ttl=600, pepper=lambda: key)
+    return UssdService(engine, sessions, catalog, keyring, effects=recorder.sink)
 
 
 def form(text: str, session: str = "S1", phone: str = "+254711000001") -> dict[str, str]:

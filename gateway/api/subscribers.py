@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 
+from identity.codes import country_code, language_code
 from outbox import subscribers
 from outbox.schema import SubscriberImport
 
@@ -28,12 +29,13 @@ def import_subscribers() -> Response:
 @require_scope("subscribers")
 @query_params("country", "language", "topic")
 def count_subscribers() -> Response:
-    country = (request.args.get("country") or "").strip().upper() or None
-    language = (request.args.get("language") or "").strip().lower() or None
+    raw_country, raw_language = request.args.get("country"), request.args.get("language")
     topic = (request.args.get("topic") or "").strip().lower() or None
-    if country is not None and (len(country) != 2 or not country.isalpha()):
+    country = country_code(raw_country, alpha3=False) if raw_country else None
+    language = language_code(raw_language) if raw_language else None
+    if raw_country and country is None:
         raise ApiError(400, "invalid", "must be an ISO 3166-1 alpha-2 code", field="country")
-    if language is not None and not (2 <= len(language) <= 3 and language.isalpha()):
+    if raw_language and language is None:
         raise ApiError(400, "invalid", "must be a 2- or 3-letter code", field="language")
     if topic is not None and topic not in subscribers.TOPICS:
         raise ApiError(400, "invalid", f"must be one of {', '.join(subscribers.TOPICS)}", field="topic")

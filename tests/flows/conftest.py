@@ -7,6 +7,7 @@ from flask.testing import FlaskClient
 from redis import Redis
 
 from gateway.demo import seed_accounts
+from identity.keyring import Keyring
 from tests.conftest import Phone
 
 #: (phone, network code) per acceptance caller: Kenya, the Philippines, a Kenyan roaming in the UAE, Bangladesh.
@@ -19,8 +20,8 @@ CALLERS = {
 
 
 @pytest.fixture
-def accounts(redis: Redis) -> None:
-    list(seed_accounts(redis))
+def accounts(redis: Redis, keyring: Keyring) -> None:
+    list(seed_accounts(redis, keyring))
 
 
 def handset(client: FlaskClient, where: str, lang_option: str = "1") -> Phone:

@@ -18,7 +18,7 @@ from gateway.config import Settings
 from handlers import casework
 from handlers.keys import case_key
 from handlers.remittance import accounts
-from sessions.identity import caller_key, load_pepper
+from identity.keyring import Keyring
 from tests.conftest import Phone
 from tests.flows.conftest import fresh
 
@@ -62,9 +62,9 @@ def _dump(redis: Redis) -> dict[str, str]:
 
 @pytest.mark.parametrize("lang_option", ["1", "4"])  # English and Arabic
 def test_no_pin_report_text_or_number_leaks(settings: Settings, redis: Redis, caplog: pytest.LogCaptureFixture,
-                                            lang_option: str) -> None:
+                                            lang_option: str, keyring: Keyring) -> None:
     caplog.set_level(logging.DEBUG)
-    accounts.link(redis, caller_key(NUMBER, load_pepper(redis)), provider="demo", account="demo-ke-0001", pin=PIN,
+    accounts.link(redis, keyring.pseudonym(NUMBER), provider="demo", account="demo-ke-0001", pin=PIN,
                   phone=NUMBER)
     fast = create_app(settings).test_client()
     slow = create_app(replace(settings, balance_deadline_s=0.1, balance_demo_delay_s=0.5)).test_client()

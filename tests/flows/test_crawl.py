@@ -17,9 +17,10 @@ import pytest
 from flask.testing import FlaskClient
 from redis import Redis
 
+from identity.keyring import Keyring
 from menus.gsm import fits_ussd
-from sessions.identity import caller_key, load_pepper
 from sessions.keys import resume_key
+from tests.conftest import TEST_SECRET
 from tests.flows.conftest import CALLERS, handset
 
 BUDGET = 160
@@ -46,7 +47,7 @@ def _post(client: FlaskClient, number: str, network: str, text: str) -> tuple[st
 
 def crawl(client: FlaskClient, redis: Redis, where: str) -> tuple[set[str], float]:
     number, network = CALLERS[where]
-    resume = resume_key(caller_key(number, load_pepper(redis)))
+    resume = resume_key(Keyring(TEST_SECRET).pseudonym(number))
     seen: set[str] = set()
     slowest = 0.0
     queue: deque[tuple[str, ...]] = deque([()])

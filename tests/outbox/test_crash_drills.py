@@ -19,6 +19,7 @@ from redis import Redis
 from outbox import broadcasts, subscribers
 from outbox.broadcasts import BroadcastRequest
 from outbox.config import OutboxConfig
+from tests.conftest import TEST_SECRET
 
 BATCH = 20
 N = 400
@@ -27,7 +28,7 @@ N = 400
 def _worker(redis_url: str, at_url: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "REDIS_URL": redis_url, "SMS_PROVIDER": "africastalking", "AT_USERNAME": "drill",
            "AT_API_KEY": "key", "AT_API_URL": at_url, "SMS_BATCH_SIZE": str(BATCH), "SMS_LEASE_S": "5",
-           "SMS_SWEEP_INTERVAL_S": "1", "LOG_LEVEL": "WARNING"}
+           "SMS_SWEEP_INTERVAL_S": "1", "LOG_LEVEL": "WARNING", "GATEWAY_SECRET": TEST_SECRET}
     return subprocess.Popen([sys.executable, "-m", "gateway", "worker"], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

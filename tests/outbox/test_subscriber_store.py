@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from rq import Queue
 
+from identity.phones import mask, normalise
 from outbox import broadcasts, keys, subscribers
 from outbox.broadcasts import BroadcastRequest
 from outbox.errors import InvalidNumber
-from outbox.phones import mask, normalise
 from outbox.sms import queue_message
 
 
