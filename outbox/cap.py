@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from defusedxml.ElementTree import ParseError, fromstring
 from redis import Redis
 
 from identity import codes
+from identity.codes import language_code
 from menus.gsm import sms_segments, to_gsm_lookalikes
 
 from . import broadcasts, keys
@@ -153,8 +153,8 @@ def _info(element: Element) -> Info:
     urgency = _enum(element, "urgency", URGENCIES, "info")
     severity = _enum(element, "severity", SEVERITIES, "info")
     _enum(element, "certainty", CERTAINTIES, "info")
-    language = (_text(element, "language") or "en-US").split("-")[0].lower()
-    if not re.fullmatch(r"[a-z]{2,3}", language):
+    language = language_code((_text(element, "language") or "en-US").split("-")[0]) or ""
+    if not language:
         raise CapError(f"<language> {language[:10]!r} is not an RFC 3066 language tag.")
     expires = _text(element, "expires")
     headline = _text(element, "headline") or event

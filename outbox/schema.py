@@ -18,9 +18,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from identity.codes import country_code, language_code
+from identity.phones import normalise
+
 from .broadcasts import EARLIEST_YEAR, LATEST_YEAR, MAX_PHONES, MAX_TEXT_CHARS, BroadcastRequest, in_range
 from .errors import InvalidNumber
-from .phones import country_code, normalise
 from .subscribers import TOPICS
 
 #: How far in the past a ``send_at`` may lie (a clock a little behind, a request retried): older is a mistake,
@@ -36,15 +38,15 @@ class Strict(BaseModel):
 
 
 def _language(value: str) -> str:
-    code = value.strip().lower()
-    if not re.fullmatch(r"[a-z]{2,3}", code):
+    code = language_code(value)
+    if code is None:
         raise ValueError(f"{value[:10]!r} is not a 2- or 3-letter language code")
     return code
 
 
 def _country(value: str) -> str:
-    code = value.strip().upper()
-    if len(code) != 2 or country_code(code) is None:
+    code = country_code(value, alpha3=False)
+    if code is None:
         raise ValueError(f"{value[:10]!r} is not an ISO 3166-1 alpha-2 country code such as 'KE'")
     return code
 
