@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint check-menus bench-ussd bench-broadcast clean
+.PHONY: run test lint check-menus bench-ussd bench-broadcast clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +17,20 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/gateway run
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/gateway check-menus
 	$(BIN)/pytest
+
+# The console's browser tests drive Debian's Chromium (Playwright's own download does not work everywhere).
+# Found on PATH, or named by CHROMIUM; otherwise installed with apt-get when we are root.
+browser:
+	@if [ -n "$$CHROMIUM" ] || command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Chromium for the console's browser tests (apt-get install chromium)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core >/dev/null; \
+	else echo "Chromium not found: install the chromium package (or set CHROMIUM) to run the browser tests."; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

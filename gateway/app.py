@@ -22,7 +22,7 @@ from menus.engine import Engine
 from menus.model import MenuSet
 from sessions.store import SessionStore
 
-from . import api, health, outbox_setup, secrets, sms, ussd_events
+from . import api, console, health, outbox_setup, secrets, sms, ussd_events
 from .config import Settings
 from .redis_client import connect, resolve
 from .services import HANDLERS, Services, dispatch_effects
@@ -89,5 +89,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(sms.bp)
     app.extensions["outbox"] = outbox_setup.outbox_config(settings)
     api.init_app(app)
+    console.init_app(app)
     app.wsgi_app = Dispatcher(app.wsgi_app, UssdEndpoint(service, settings.callback_token))  # type: ignore[method-assign]
     return app

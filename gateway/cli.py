@@ -178,6 +178,33 @@ def apikey_create(name: str, scopes: str | None) -> None:
     click.echo(key)
 
 
+@main.group()
+def user() -> None:
+    """People's accounts for the agency console."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--agency", required=True, help="The agency's name, as its API keys name it.")
+@click.option("--role", type=click.Choice(["viewer", "sender", "caseworker", "admin"]), default="viewer",
+              show_default=True, help="What the person may do in the console.")
+def user_create(email: str, agency: str, role: str) -> None:
+    """Create a console account; the password is read from stdin (at least 12 characters)."""
+    from .console.users import UserError, create
+    from .redis_client import connect
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    settings = _settings()
+    try:
+        account = create(connect(_with_redis(settings)), email, agency=agency, role=role, password=password)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {account.role} {account.email} for {account.agency!r}.")
+
+
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Load the demo data: helplines, corridors, demo accounts and subscribers."""
