@@ -116,8 +116,6 @@ class Settings:
     sms_sweep_interval_s: int = 5
     sms_price_table: Path | None = None
     sms_currency: str = "USD"
-    #: ``GATEWAY_DEV=1``: a development machine (the console's cookie may then travel over plain HTTP).
-    dev: bool = False
     #: Console: an audience at least this large needs a second, explicit confirmation before it is sent.
     console_confirm_threshold: int = 10_000
 
@@ -166,7 +164,6 @@ class Settings:
             sms_sweep_interval_s=_int(env, "SMS_SWEEP_INTERVAL_S", 5, 1, 300),
             sms_price_table=Path(env["SMS_PRICE_TABLE"]) if env.get("SMS_PRICE_TABLE") else None,
             sms_currency=(env.get("SMS_CURRENCY") or "USD").upper(),
-            dev=env.get("GATEWAY_DEV", "") == "1",
             console_confirm_threshold=_int(env, "CONSOLE_CONFIRM_THRESHOLD", 10_000, 1, 100_000_000),
         )
 

@@ -13,10 +13,7 @@ Security Policy: scripts only from the console's own vendored files.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import secrets
 
 from flask import Blueprint, Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -41,15 +38,6 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 def store() -> Redis:
     """The console's Redis client: the API's, whose socket timeout suits counting a large audience."""
     return api_store()
-
-
-def _secret_key(secret: str | None) -> bytes:
-    """The key Flask-WTF signs CSRF tokens with, derived from ``GATEWAY_SECRET`` (never stored). Without the
-    secret (a development machine) each process makes its own, so a form opened before a restart is refused."""
-    if not secret:
-        log.warning("GATEWAY_SECRET is not set: console CSRF tokens are valid in this process only.")
-        return secrets.token_bytes(32)
-    return hmac.new(secret.encode(), b"gateway console csrf", hashlib.sha256).digest()
 
 
 @bp.before_request
@@ -86,7 +74,8 @@ def init_app(app: Flask) -> None:
     """Configure sessions, CSRF and languages, and register the console (after the API: it uses its client)."""
     settings = app.config["SETTINGS"]
     app.config.update(
-        SECRET_KEY=_secret_key(settings.secret),
+        # Signs CSRF tokens; derived from GATEWAY_SECRET (never stored), the same in every process.
+        SECRET_KEY=app.extensions["gateway"].keyring.key("console csrf"),
         SESSION_COOKIE_NAME="gw_console",
         SESSION_COOKIE_PATH="/console",
         SESSION_COOKIE_HTTPONLY=True,
