@@ -23,16 +23,20 @@ from redis import Redis
 
 from identity import codes
 from identity.codes import language_code
-from menus.gsm import sms_segments, to_gsm_lookalikes
+from menus.gsm import SMS_PART, size_of, sms_segments, to_gsm_lookalikes, utf16_units
 
 from . import broadcasts, keys
 from .config import OutboxConfig
-from .errors import CapError, NotFound
+from .errors import BroadcastError, CapError, NotFound
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
 #: Largest alert accepted; real alerts are a few kilobytes, polygons included.
 MAX_CAP_BYTES = 512 * 1024
 MAX_SEGMENTS = 3
+ELLIPSIS = "..."
+#: An alert sent longer ago than this is history, not a warning: it reaches nobody (the OASIS samples of 2003
+#: once went out as emergencies).
+MAX_AGE_S = 24 * 3600
 STATUSES = ("Actual", "Exercise", "System", "Test", "Draft")
 MSG_TYPES = ("Alert", "Update", "Cancel", "Ack", "Error")
 SCOPES = ("Public", "Restricted", "Private")
@@ -165,13 +169,15 @@ def _info(element: Element) -> Info:
 
 
 def _countries(info: Element) -> list[str]:
-    found = []
+    """The ``ISO3166-1`` geocodes of an info's areas as alpha-2 codes, each looked up once (an alert may repeat
+    one country in thousands of areas)."""
+    found: dict[str, None] = {}
     for area in info.findall(f"{{{NS}}}area"):
         for geocode in area.findall(f"{{{NS}}}geocode"):
             name, value = _text(geocode, "valueName"), _text(geocode, "value").upper()
             if name.upper() in ("ISO3166-1", "ISO 3166-1") and value:
-                found.append(country_code(value))
-    return found
+                found[value] = None
+    return [country_code(value) for value in found]
 
 
 def country_code(value: str) -> str:
@@ -183,63 +189,96 @@ def country_code(value: str) -> str:
 
 
 def fit(headline: str, detail: str, max_segments: int = MAX_SEGMENTS) -> str:
-    """``headline. detail`` in at most ``max_segments`` SMS segments, cut at a word with ``...`` if needed."""
+    """``headline. detail`` in at most ``max_segments`` SMS segments, cut at a word with ``...`` if needed.
+
+    Bounded whatever the input: only the characters that can be sent are folded and measured (a headline of one
+    8,000-character word once took seconds when the cut shed one character per segment count).
+    """
     headline = headline.rstrip(" .")
-    text = to_gsm_lookalikes(f"{headline}. {detail}" if detail else headline)
-    if sms_segments(text).segments <= max_segments:
+    full = f"{headline}. {detail}" if detail else headline
+    # No text of more characters than the largest budget in septets can fit, and folding never shortens a text:
+    # fold only what can be sent, so a 512 KB field costs no more than a short one.
+    longest = SMS_PART["GSM-7"] * max_segments
+    text = to_gsm_lookalikes(full[:longest + 1])
+    if len(full) <= longest and sms_segments(text).segments <= max_segments:
         return text
-    words = text.split(" ")
-    low, high = 1, len(words)
-    while low < high:  # the longest prefix of words that fits with the ellipsis
-        mid = (low + high + 1) // 2
-        if sms_segments(" ".join(words[:mid]) + "...").segments <= max_segments:
-            low = mid
-        else:
-            high = mid - 1
-    cut = " ".join(words[:low]) + "..."
-    while sms_segments(cut).segments > max_segments:  # one giant word
-        cut = cut[:-4] + "..."
-    return cut
+    encoding = size_of(text)[0]
+    # Each part may lose one unit to an escape or surrogate pair that is not split across parts.
+    budget = (SMS_PART[encoding] - 1) * max_segments - len(ELLIPSIS)
+    used = end = 0
+    for end, char in enumerate(text):  # noqa: B007  (stops within one budget of characters)
+        used += size_of(char)[1] if encoding == "GSM-7" else utf16_units(char)
+        if used > budget:
+            break
+    cut = text[:end]
+    space = cut.rfind(" ")
+    if space > len(cut) // 2:  # end at a word, unless that would drop most of the text
+        cut = cut[:space]
+    return cut.rstrip(" .,;:") + ELLIPSIS
 
 
-def alert_key(sender: str, identifier: str) -> str:
-    return keys.cap_alert(hashlib.sha256(f"{sender}\n{identifier}".encode()).hexdigest()[:32])
+@dataclass(frozen=True)
+class Outcome:
+    """What an alert did: the broadcasts it made (for a Cancel, those it cancelled), and why it sent nothing to
+    the public when it did not."""
+
+    broadcasts: list[str]
+    skipped: str | None = None
+
+
+def alert_key(agency: str, sender: str, identifier: str) -> str:
+    """An alert's identity is (agency, sender, identifier): another agency posting the same sender and identifier
+    (by mistake, or to cancel someone else's alert) reaches only its own alerts."""
+    return keys.cap_alert(hashlib.sha256(f"{agency}\n{sender}\n{identifier}".encode()).hexdigest()[:32])
 
 
 def _remember(connection: Redis, alert: Alert, agency: str, broadcast_ids: list[str],
               countries: Sequence[str], topics: Sequence[str]) -> None:
-    connection.set(alert_key(alert.sender, alert.identifier), json.dumps(
-        {"agency": agency, "broadcasts": broadcast_ids, "countries": list(countries), "topics": list(topics)}),
-        ex=ALERT_TTL_S)
+    connection.set(alert_key(agency, alert.sender, alert.identifier), json.dumps(
+        {"broadcasts": broadcast_ids, "countries": list(countries), "topics": list(topics)}), ex=ALERT_TTL_S)
 
 
-def _recall(connection: Redis, agency: str, sender: str, identifier: str) -> dict[str, Any] | None:
-    raw = connection.get(alert_key(sender, identifier))
-    record = json.loads(raw) if raw else None
-    return record if record and record.get("agency") == agency else None
+def _recall(connection: Redis, agency: str, refs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The agency's alerts among ``refs`` (sender, identifier), in one round trip however many there are."""
+    unique = list(dict.fromkeys(refs))
+    if not unique:
+        return []
+    return [json.loads(raw) for raw in connection.mget([alert_key(agency, *ref) for ref in unique]) if raw]
 
 
 def submit(connection: Redis, agency: str, alert: Alert, countries: Sequence[str] | None,
-           config: OutboxConfig) -> list[str]:
-    """Act on an alert; returns the broadcasts it made (or, for a Cancel, the ones it cancelled).
+           config: OutboxConfig) -> Outcome:
+    """Act on an alert for ``agency``.
 
-    Only ``status`` Actual with ``scope`` Public reaches subscribers (a Restricted or Private alert is meant for
-    named users, not the public). A Cancel, of any scope, cancels the broadcasts of the alerts it references. An
-    Update goes to the audience of the alert it references (unless it names its own countries) and cancels what
-    that alert has not sent yet, as it supersedes it; an Update of an unknown alert is sent as a new one. An
-    alert sent twice (same sender and identifier) is answered with its first broadcasts. A referenced broadcast
-    that has expired meanwhile is skipped.
+    Only an ``Actual`` alert acts at all. A Cancel cancels the broadcasts of the agency's alerts it references
+    (:class:`NotFound` when it references none of them). Anything else reaches subscribers only when its
+    ``scope`` is Public, it was sent within :data:`MAX_AGE_S` and has not expired; otherwise ``skipped`` says
+    why. An Update goes to the audience of the alert it references (unless it names its own countries) and
+    cancels what that alert has not sent yet, as it supersedes it; an Update of an unknown alert is sent as a new
+    one. An alert posted again (same agency, sender and identifier) is answered with its first broadcasts.
+
+    Raises:
+        NotFound: a Cancel that matches none of this agency's alerts.
+        CapError: no target country, or no ``<info>``.
     """
-    if alert.status != "Actual" or alert.msg_type in ("Ack", "Error"):
-        return []
-    referenced = [r for ref in alert.references if (r := _recall(connection, agency, *ref)) is not None]
+    if alert.status != "Actual":
+        return Outcome([], f"status is {alert.status}: only Actual alerts reach the public")
+    if alert.msg_type in ("Ack", "Error"):
+        return Outcome([], f"msgType {alert.msg_type} is not a message for the public")
+    referenced = _recall(connection, agency, alert.references)
     if alert.msg_type == "Cancel":
-        return _cancel_all(connection, agency, referenced)
+        if not referenced:
+            raise NotFound("No alert of this agency matches the Cancel's <references>.")
+        cancelled = _cancel_all(connection, agency, referenced)
+        return Outcome(cancelled, None if cancelled else "the referenced alerts had already finished")
     if alert.scope != "Public":
-        return []
-    earlier = _recall(connection, agency, alert.sender, alert.identifier)
-    if earlier is not None:
-        return list(earlier["broadcasts"])
+        return Outcome([], f"scope is {alert.scope}: only Public alerts reach the public")
+    now = datetime.now(UTC)
+    if (now - alert.sent).total_seconds() > MAX_AGE_S:
+        return Outcome([], f"sent more than {MAX_AGE_S // 3600} h ago ({alert.sent.isoformat()})")
+    earlier = _recall(connection, agency, [(alert.sender, alert.identifier)])
+    if earlier:
+        return Outcome(list(earlier[0]["broadcasts"]))
     if not alert.infos:
         raise CapError(f"An alert of msgType {alert.msg_type} needs at least one <info>.")
     targets = list(dict.fromkeys(countries or [c for i in alert.infos for c in i.countries]))
@@ -251,26 +290,31 @@ def submit(connection: Redis, agency: str, alert: Alert, countries: Sequence[str
         raise CapError("No target country: give ?countries=KE,UG or <geocode> entries named ISO3166-1.")
     expiries = [i.expires for i in alert.infos]
     expires = None if any(e is None for e in expiries) else max(e for e in expiries if e is not None)
-    if expires is not None and expires <= datetime.now(UTC):
-        return []
-    _cancel_all(connection, agency, referenced)
+    if expires is not None and expires <= now:
+        return Outcome([], f"expired at {expires.isoformat()}")
     request = broadcasts.BroadcastRequest(
         message=alert.texts(), priority="emergency" if alert.emergency else "normal", countries=tuple(targets),
         topics=tuple(topics), expires_at=expires, source="cap")
-    view = broadcasts.create(connection, agency, request, config)
+    try:
+        view = broadcasts.create(connection, agency, request, config)
+    except BroadcastError as exc:
+        if exc.code != "empty_audience":
+            raise
+        return Outcome([], "no subscriber in the target countries and topics")
+    _cancel_all(connection, agency, referenced)
     _remember(connection, alert, agency, [view["id"]], targets, topics)
-    return [view["id"]]
+    return Outcome([view["id"]])
 
 
 def _cancel_all(connection: Redis, agency: str, referenced: Sequence[dict[str, Any]]) -> list[str]:
-    """Cancel the broadcasts of the referenced alerts; those whose record has expired are skipped, not a 404 after
-    half of them were cancelled."""
+    """Cancel the broadcasts of the referenced alerts; those already finished or gone are skipped, not an error
+    after half of them were cancelled."""
     cancelled = []
     for record in referenced:
         for broadcast_id in record["broadcasts"]:
             try:
                 broadcasts.cancel(connection, broadcast_id, agency)
-            except NotFound:
+            except BroadcastError:  # NotFound (expired record) or Conflict (already finished)
                 continue
             cancelled.append(broadcast_id)
     return cancelled

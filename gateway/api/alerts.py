@@ -43,10 +43,11 @@ def post_cap() -> tuple[Response, int]:
         status = 400 if "XML" in str(exc) or "root element" in str(exc) else 422
         raise ApiError(status, "invalid_cap", str(exc)) from None
     try:
-        ids = cap.submit(store(), current_agency(), alert, countries,
-                         current_app.extensions["outbox"])
+        outcome = cap.submit(store(), current_agency(), alert, countries, current_app.extensions["outbox"])
     except CapError as exc:
         raise ApiError(422, "invalid_cap", str(exc)) from None
     except BroadcastError as exc:
         raise as_api_error(exc) from None
-    return jsonify(broadcasts=ids), 202
+    if outcome.skipped:
+        return jsonify(broadcasts=outcome.broadcasts, skipped=outcome.skipped), 202
+    return jsonify(broadcasts=outcome.broadcasts), 202

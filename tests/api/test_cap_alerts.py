@@ -1,24 +1,36 @@
-"""CAP 1.2 alerts: the OASIS samples, Cancel and Update by reference, non-Actual status, hostile XML."""
+"""CAP 1.2 alerts: the OASIS samples, Cancel and Update by reference, non-Actual status, hostile XML, alerts
+owned per agency, the 24 h age rule, and texts of any size handled in bounded time."""
 
 from __future__ import annotations
 
+import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-SAMPLES = Path("/work/shared/cap-samples")
+import pytest
+
+SAMPLES = Path(__file__).parent.parent / "data" / "cap"
 CAP = "/api/v1/alerts/cap"
 XML = {"Content-Type": "application/cap+xml"}
 
 
-def _sample(name: str) -> bytes:
-    return (SAMPLES / name).read_bytes()
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _alert(identifier, *, msg_type="Alert", status="Actual", references="", infos="", sender="met@example.org"):
+def _sample(name: str, *, fresh: bool = True) -> bytes:
+    """A sample as published, or (``fresh``) as if sent just now: the samples date from 2003."""
+    body = (SAMPLES / name).read_bytes()
+    return re.sub(rb"<sent>[^<]*</sent>", f"<sent>{_now()}</sent>".encode(), body) if fresh else body
+
+
+def _alert(identifier, *, msg_type="Alert", status="Actual", references="", infos="", sender="met@example.org",
+           sent=None):
     refs = f"<references>{references}</references>" if references else ""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
-  <identifier>{identifier}</identifier><sender>{sender}</sender><sent>2026-01-01T10:00:00+03:00</sent>
+  <identifier>{identifier}</identifier><sender>{sender}</sender><sent>{sent or _now()}</sent>
   <status>{status}</status><msgType>{msg_type}</msgType><scope>Public</scope>{refs}{infos}
   <Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo/></Signature>
 </alert>""".encode()
@@ -47,10 +59,10 @@ def test_oasis_samples(client, key_a, drain, at_server):
     b = client.get(f"/api/v1/broadcasts/{r.json['broadcasts'][0]}", headers=key_a).json
     assert b["priority"] == "emergency" and b["recipients"] == 4
     assert all(e["segments"] <= 3 for e in b["estimate"].values())
-    # a2 expired in 2003: nothing reaches the public
+    # a2 expired in 2003: nothing reaches the public, and the answer says why
     r = client.post(CAP + "?countries=KE", data=_sample("oasis-cap12-a2-severe-thunderstorm-warning.xml"),
                     headers={**key_a, **XML})
-    assert r.status_code == 202 and r.json["broadcasts"] == []
+    assert r.status_code == 202 and r.json["broadcasts"] == [] and r.json["skipped"].startswith("expired")
     # a3 updates an alert we never saw: sent as a new one, normal lane (Past/Minor)
     r = client.post(CAP + "?countries=KE", data=_sample("oasis-cap12-a3-earthquake-update.xml"),
                     headers={**key_a, **XML})
@@ -98,7 +110,7 @@ def test_non_actual_status_reaches_no_one(client, key_a, at_server, drain):
     for status in ("Test", "Exercise", "Draft", "System"):
         r = client.post(CAP, data=_alert(f"T-{status}", status=status, infos=_info("en", "Drill")),
                         headers={**key_a, **XML})
-        assert r.status_code == 202 and r.json["broadcasts"] == []
+        assert r.status_code == 202 and r.json["broadcasts"] == [] and status in r.json["skipped"]
     drain()
     assert at_server.all_recipients() == []
 
@@ -125,3 +137,104 @@ def test_long_text_fits_three_segments():
 
     text = fit("Cyclone warning", "Move inland now. " * 60)
     assert sms_segments(text).segments == 3 and text.endswith("...")
+
+
+def _ids(client, key):
+    return [b["id"] for b in client.get("/api/v1/broadcasts", headers=key).json["broadcasts"]]
+
+
+def test_alerts_belong_to_the_agency_that_posted_them(client, key_a, key_b):
+    _subscribe(client, key_a)
+    mine = client.post(CAP, data=_alert("SHARED-1", infos=_info("en", "Flood")), headers={**key_a, **XML})
+    mine_id = mine.json["broadcasts"][0]
+    ref = f"met@example.org,SHARED-1,{_now()}"
+    cancel = client.post(CAP, data=_alert("B-C", msg_type="Cancel", references=ref), headers={**key_b, **XML})
+    assert cancel.status_code == 404 and cancel.json["error"]["code"] == "not_found"
+    update = client.post(CAP, data=_alert("B-U", msg_type="Update", references=ref,
+                                          infos=_info("en", "Flood over")), headers={**key_b, **XML})
+    assert update.status_code == 202 and update.json["broadcasts"] != [mine_id]  # sent as a new alert of B's
+    same = client.post(CAP, data=_alert("SHARED-1", infos=_info("en", "Flood")), headers={**key_b, **XML})
+    assert same.status_code == 202 and same.json["broadcasts"][0] != mine_id
+    assert client.get(f"/api/v1/broadcasts/{mine_id}", headers=key_a).json["status"] == "sending"
+    assert _ids(client, key_a) == [mine_id]
+
+
+def test_an_alert_posted_again_is_not_sent_again(client, key_a):
+    _subscribe(client, key_a)
+    body = _sample("oasis-cap12-a1-homeland-security-alert.xml")
+    first = client.post(CAP + "?countries=KE", data=body, headers={**key_a, **XML}).json["broadcasts"]
+    again = client.post(CAP + "?countries=KE", data=body, headers={**key_a, **XML}).json["broadcasts"]
+    assert first == again and _ids(client, key_a) == first
+
+
+def test_an_alert_sent_more_than_a_day_ago_reaches_no_one(client, key_a, drain, at_server):
+    _subscribe(client, key_a)
+    r = client.post(CAP + "?countries=KE", data=_sample("oasis-cap12-a1-homeland-security-alert.xml", fresh=False),
+                    headers={**key_a, **XML})
+    assert r.status_code == 202 and r.json["broadcasts"] == [] and "24 h" in r.json["skipped"]
+    old = (datetime.now(UTC) - timedelta(hours=25)).isoformat()
+    r = client.post(CAP, data=_alert("OLD", infos=_info("en", "Flood"), sent=old), headers={**key_a, **XML})
+    assert r.json["broadcasts"] == [] and "24 h" in r.json["skipped"]
+    recent = (datetime.now(UTC) - timedelta(hours=23)).isoformat()
+    r = client.post(CAP, data=_alert("RECENT", infos=_info("en", "Flood"), sent=recent), headers={**key_a, **XML})
+    assert len(r.json["broadcasts"]) == 1 and "skipped" not in r.json
+    drain()
+    assert all("Flood" in s.message for s in at_server.sent)
+
+
+ROOM = 512 * 1024 - 3000  # a field as large as the 512 KB limit leaves room for
+
+
+def _info_with(field: str, value: str, lang: str = "en") -> str:
+    parts = {"language": lang, "category": "Met", "event": "Flood", "urgency": "Immediate", "severity": "Severe",
+             "certainty": "Likely", "headline": "Flood", "instruction": "Move", "description": "",
+             "areaDesc": "Coast"}
+    parts[field] = value
+    area = (f"<area><areaDesc>{parts.pop('areaDesc')}</areaDesc>"
+            "<geocode><valueName>ISO3166-1</valueName><value>KEN</value></geocode></area>")
+    return "<info>" + "".join(f"<{k}>{v}</{k}>" for k, v in parts.items()) + area + "</info>"
+
+
+HUGE = {
+    "headline of one word": _info_with("headline", "W" * ROOM),
+    "headline of Arabic words": _info_with("headline", "فيضان " * (ROOM // 12)),
+    "headline of extension characters": _info_with("headline", "€" * (ROOM // 3)),
+    "instruction of short words": _info_with("instruction", "go " * (ROOM // 3)),
+    "description": _info_with("description", "é" * (ROOM // 2)).replace("<instruction>Move</instruction>", ""),
+    "event": _info_with("event", "E" * ROOM).replace("<headline>Flood</headline>", ""),
+    "area description": _info_with("areaDesc", "A" * ROOM),
+    "language": _info_with("language", "x" * ROOM),
+    "categories": _info_with("category", "Met</category><category>" * (ROOM // 25)),
+    "geocodes": _info_with("areaDesc", "C</areaDesc>" + "<geocode><valueName>ISO3166-1</valueName><value>UGA"
+                           "</value></geocode>" * (ROOM // 75) + "<areaDesc>C"),
+    "many infos": _info_with("headline", "Flood") * (ROOM // len(_info_with("headline", "Flood"))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HUGE))
+def test_every_field_at_512_kb_is_handled_within_a_second(client, key_a, case):
+    _subscribe(client, key_a)
+    body = _alert(f"HUGE-{case}", infos=HUGE[case])
+    assert 400 * 1024 < len(body) <= 512 * 1024
+    started = time.perf_counter()
+    r = client.post(CAP + "?countries=KE", data=body, headers={**key_a, **XML})
+    elapsed = time.perf_counter() - started
+    assert r.status_code in (202, 400, 422), r.get_data(as_text=True)[:200]
+    assert elapsed < 1.0, f"{case}: {elapsed:.2f} s"
+
+
+@pytest.mark.parametrize("field", ["identifier", "sender", "references"])
+def test_every_header_field_at_512_kb_is_handled_within_a_second(client, key_a, field):
+    _subscribe(client, key_a)
+    value = {"identifier": "I" * ROOM, "sender": "s" * ROOM,
+             "references": " ".join(["met@example.org,X,2026-01-01T00:00:00Z"] * (ROOM // 40))}[field]
+    body = _alert("ID", infos=_info("en", "Flood"))
+    if field == "references":
+        body = _alert("ID", msg_type="Update", references=value, infos=_info("en", "Flood"))
+    else:
+        body = body.replace(f"<{field}>".encode(), f"<{field}>{value}".encode(), 1)
+    started = time.perf_counter()
+    r = client.post(CAP, data=body, headers={**key_a, **XML})
+    elapsed = time.perf_counter() - started
+    assert r.status_code in (202, 400, 422), r.get_data(as_text=True)[:200]
+    assert elapsed < 1.0, f"{field}: {elapsed:.2f} s"
