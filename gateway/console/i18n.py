@@ -10,6 +10,7 @@ The language is the person's choice (kept in their session), else the browser's 
 from __future__ import annotations
 
 import io
+import unicodedata
 from functools import cached_property
 from pathlib import Path
 
@@ -65,6 +66,19 @@ def text_direction(lang: str | None) -> str:
     return "rtl" if (lang or "").split("-")[0].lower() in RTL else "ltr"
 
 
+def direction_of(text: str | None) -> str:
+    """``rtl`` when the text's first strong character is right-to-left (Arabic, Hebrew...), else ``ltr``: for
+    content whose language the console does not know, such as a USSD screen."""
+    for char in text or "":
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return "rtl"
+        if kind == "L":
+            return "ltr"
+    return "ltr"
+
+
 def init_app(app: Flask) -> None:
     ConsoleBabel(app, locale_selector=select_locale)
-    app.jinja_env.globals.update(text_direction=text_direction, console_languages=LANGUAGES, get_locale=get_locale)
+    app.jinja_env.globals.update(text_direction=text_direction, direction_of=direction_of,
+                                 console_languages=LANGUAGES, get_locale=get_locale)

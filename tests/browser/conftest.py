@@ -28,7 +28,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-SECRET = "browser-tests-secret-0123456789abcdef"
 
 
 def _chromium() -> str | None:
@@ -56,12 +55,27 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 @pytest.fixture
 def browser_settings(settings: Settings) -> Settings:
-    return replace(settings, dev=True, secret=SECRET)
+    return replace(settings, dev=True)
 
 
 @pytest.fixture
 def live_app(browser_settings: Settings) -> Flask:
     return create_app(browser_settings)
+
+
+@pytest.fixture
+def api_key(redis: object) -> dict[str, str]:
+    """A key of the agency the browser tests' people belong to (``Relief Org``)."""
+    from outbox.apikeys import create_key
+
+    key, _ = create_key(redis, "Relief Org")  # type: ignore[arg-type]
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def client(live_app: Flask) -> object:
+    """The API of the same app the browser uses."""
+    return live_app.test_client()
 
 
 @pytest.fixture
