@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint check-menus bench-ussd bench-broadcast clean browser
+.PHONY: run test lint check-menus audio espeak bench-ussd bench-broadcast clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) audio
 	$(BIN)/gateway run
 
-test: $(STAMP) browser
+test: $(STAMP) browser audio
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/gateway check-menus
@@ -31,6 +31,16 @@ browser:
 		echo "Installing Chromium for the console's browser tests (apt-get install chromium)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core >/dev/null; \
 	else echo "Chromium not found: install the chromium package (or set CHROMIUM) to run the browser tests."; fi
+# Voice prompts in every language (gateway/voice/): only what changed since the last build is made again.
+audio: $(STAMP) espeak
+	$(BIN)/gateway build-audio
+
+# espeak-ng speaks the prompts no one has recorded; Debian's package, installed when missing and we are root.
+espeak:
+	@command -v espeak-ng >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -qq espeak-ng >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq espeak-ng; }; \
+	  else echo "espeak-ng is missing: install it (apt-get install espeak-ng) or record every prompt"; exit 1; fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

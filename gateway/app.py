@@ -27,6 +27,9 @@ from .config import Settings
 from .redis_client import connect, resolve
 from .services import HANDLERS, Services, dispatch_effects
 from .ussd import UssdEndpoint, UssdService
+from .voice import routes as voice_routes
+from .voice.audio import AudioLibrary
+from .voice.service import VoiceService
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,7 @@ class Gateway:
     sessions: SessionStore
     services: Services
     ussd: UssdService
+    voice: VoiceService
 
 
 class Dispatcher:
@@ -76,10 +80,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     service = UssdService(engine, sessions, catalog, keyring, services=services,
                           effects=lambda effects, caller: dispatch_effects(services, effects, caller))
 
+    audio = AudioLibrary(settings.audio_dir, connection, keyring.key("voice audio names"))
+    voice = VoiceService(engine, sessions, catalog, audio, connection, keyring, services=services,
+                         own_number=settings.at_voice_number,
+                         effects=lambda effects, caller: dispatch_effects(services, effects, caller))
+
     app = Flask("gateway")
     app.config.from_mapping(SETTINGS=settings)
     app.extensions["gateway"] = Gateway(settings, connection, keyring, catalog, menus, engine, sessions, services,
-                                        service)
+                                        service, voice)
     if settings.callback_token is None:
         log.warning("CALLBACK_TOKEN is not set: AT's callbacks are open to anyone who finds their URLs "
                     "(allowed only with GATEWAY_DEV=1).")
@@ -87,6 +96,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(ussd_events.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(sms.bp)
+    app.register_blueprint(voice_routes.bp)
+    app.register_blueprint(voice_routes.audio_bp)
     app.extensions["outbox"] = outbox_setup.outbox_config(settings)
     api.init_app(app)
     console.init_app(app)

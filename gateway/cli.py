@@ -114,19 +114,29 @@ def worker(burst: bool) -> None:
 @click.option("--url", default=None, help="The gateway's USSD URL (default: http://127.0.0.1:$PORT/ussd).")
 @click.option("--phone", default="+254711000001", show_default=True, help="The caller's number (E.164).")
 @click.option("--network", default="63902", show_default=True, help="networkCode: MCC+MNC of the network.")
+@click.option("--voice", is_flag=True, help="Make a voice call instead (AT's voice protocol, to /voice).")
+@click.option("--no-audio", is_flag=True, help="With --voice: show audio URLs without playing them.")
 @click.argument("code", default="*384*55#")
-def dial(url: str | None, phone: str, network: str, code: str) -> None:
-    """An interactive phone: speaks the AT USSD protocol to a running gateway."""
-    from .dial import Phone
-
-    if url is None:  # the local gateway, with its token (from the environment, or the one `gateway run` keeps)
+def dial(url: str | None, phone: str, network: str, voice: bool, no_audio: bool, code: str) -> None:
+    """An interactive phone: speaks the AT USSD protocol (or, with --voice, AT's voice protocol) to a gateway."""
+    settings = _settings()
+    token = settings.callback_token
+    if url is None and token is None:  # the local gateway, with the token `gateway run` keeps
         from .secrets import TOKEN_FILE
 
-        settings = _settings()
         kept = settings.var_dir / TOKEN_FILE
-        token = settings.callback_token or (kept.read_text().strip() if kept.is_file() else None)
-        url = f"http://127.0.0.1:{settings.port}/ussd" + (f"?token={token}" if token else "")
-    Phone(url=url, phone=phone, network_code=network, service_code=code).run()
+        token = kept.read_text().strip() if kept.is_file() else None
+    query = f"?token={token}" if token else ""
+    if voice:
+        from .voice.dial import VoicePhone
+
+        VoicePhone(url=url or f"http://127.0.0.1:{settings.port}/voice{query}", phone=phone,
+                   number=settings.at_voice_number or VoicePhone.number, play=not no_audio).run()
+        return
+    from .dial import Phone
+
+    Phone(url=url or f"http://127.0.0.1:{settings.port}/ussd{query}", phone=phone, network_code=network,
+          service_code=code).run()
 
 
 @main.command("check-menus")
@@ -138,11 +148,15 @@ def check_menus() -> None:
     from menus.model import MenuSet
 
     from .services import HANDLERS
+    from .voice.audio import AudioLibrary
+    from .voice.speech import voice_faults
 
     settings = _settings()
     catalog, menus = Catalog.load(), MenuSet.load()
     engine = Engine(menus, catalog, HANDLERS, settings.page_budget)
     faults = check_all(menus, catalog, engine, settings.page_budget)
+    measured = AudioLibrary.measured(settings.audio_dir)
+    faults += voice_faults(menus, catalog, engine, settings.voice_max_prompt_s, measured)
     if faults:
         click.echo(f"{len(faults)} fault(s):", err=True)
         for fault in faults:
@@ -150,7 +164,35 @@ def check_menus() -> None:
         sys.exit(1)
     click.echo(f"OK: {len(menus.screens)} screens in {len(menus.files)} menus, "
                f"{len(catalog.languages)} languages ({', '.join(catalog.languages)}), "
-               f"budget {settings.page_budget} septets.")
+               f"budget {settings.page_budget} septets; every voice prompt under {settings.voice_max_prompt_s} s.")
+
+
+@main.command("build-audio")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Where to write (default: $VOICE_AUDIO_DIR or ./var/audio).")
+def build_audio(out: Path | None) -> None:
+    """Build the audio of every voice prompt in every language (recorded files first, else espeak-ng)."""
+    from menus.catalog import Catalog
+    from menus.engine import Engine
+    from menus.model import MenuSet
+
+    from .services import HANDLERS
+    from .voice.audio import build
+    from .voice.service import SAY_LANGUAGES
+    from .voice.speech import static_prompts
+    from .voice.tts import TtsError
+
+    settings = _settings()
+    catalog, menus = Catalog.load(), MenuSet.load()
+    engine = Engine(menus, catalog, HANDLERS, settings.page_budget)
+    languages = tuple(lang for lang in catalog.languages if lang not in SAY_LANGUAGES)
+    prompts = [p for p in static_prompts(menus, catalog, engine, languages) if p.lang not in SAY_LANGUAGES]
+    try:
+        report = build(out or settings.audio_dir, prompts, max_seconds=settings.voice_max_prompt_s)
+    except TtsError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in report.lines():
+        click.echo(line)
 
 
 @main.group()

@@ -29,6 +29,10 @@ DEFAULT_REPORT_RETENTION_DAYS = 180
 DEFAULT_SMS_SEND_RATE = 1000
 DEFAULT_SMS_BATCH_SIZE = 500
 DEFAULT_SMS_LEASE_S = 60
+#: Voice: calls one broadcast may place (a call costs far more than an SMS and takes minutes), and the longest
+#: a static voice prompt may take to say (``gateway check-menus``).
+DEFAULT_VOICE_CALLS_PER_BROADCAST = 1000
+DEFAULT_VOICE_MAX_PROMPT_S = 35
 
 
 class ConfigError(ValueError):
@@ -118,6 +122,20 @@ class Settings:
     sms_currency: str = "USD"
     #: Console: an audience at least this large needs a second, explicit confirmation before it is sent.
     console_confirm_threshold: int = 10_000
+    #: Voice (gateway/voice/): the AT number that places alert calls (unset: voice alerts off), an AT-compatible
+    #: Voice API's base URL, the public base URL AT reaches this gateway at (for callback and audio URLs in the
+    #: XML; unset: the request's own host), where built audio lives, and the caps above.
+    at_voice_number: str | None = None
+    at_voice_api_url: str | None = None
+    public_url: str | None = None
+    voice_audio_dir: Path | None = None
+    voice_calls_per_broadcast: int = DEFAULT_VOICE_CALLS_PER_BROADCAST
+    voice_max_prompt_s: int = DEFAULT_VOICE_MAX_PROMPT_S
+
+    @property
+    def audio_dir(self) -> Path:
+        """Where ``gateway build-audio`` writes and the web app reads the prompts' audio."""
+        return self.voice_audio_dir or self.var_dir / "audio"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -165,6 +183,13 @@ class Settings:
             sms_price_table=Path(env["SMS_PRICE_TABLE"]) if env.get("SMS_PRICE_TABLE") else None,
             sms_currency=(env.get("SMS_CURRENCY") or "USD").upper(),
             console_confirm_threshold=_int(env, "CONSOLE_CONFIRM_THRESHOLD", 10_000, 1, 100_000_000),
+            at_voice_number=(env.get("AT_VOICE_NUMBER") or "").strip() or None,
+            at_voice_api_url=(env.get("AT_VOICE_API_URL") or "").rstrip("/") or None,
+            public_url=(env.get("GATEWAY_PUBLIC_URL") or "").rstrip("/") or None,
+            voice_audio_dir=Path(env["VOICE_AUDIO_DIR"]) if env.get("VOICE_AUDIO_DIR") else None,
+            voice_calls_per_broadcast=_int(env, "VOICE_CALLS_PER_BROADCAST", DEFAULT_VOICE_CALLS_PER_BROADCAST, 0,
+                                           10_000_000),
+            voice_max_prompt_s=_int(env, "VOICE_MAX_PROMPT_S", DEFAULT_VOICE_MAX_PROMPT_S, 5, 300),
         )
 
     def with_redis(self, url: str) -> Settings:

@@ -46,9 +46,12 @@ def category(call: Call) -> Reply:
 
 
 def write(call: Call) -> Reply:
-    """``report.write``: the free text goes into the report and nowhere else."""
-    text = (call.input or "").strip()[: casework.MAX_TEXT]
-    _save(call, text=text)
+    """``report.write``: the free text goes into the report and nowhere else. On a voice call the caller records
+    a message instead: the case keeps the recording's URL (at AT) for the agency's caseworkers, not the audio."""
+    if call.caller.recording_url:
+        _save(call, recording_url=call.caller.recording_url[:1024])
+    else:
+        _save(call, text=(call.input or "").strip()[: casework.MAX_TEXT])
     return Reply(goto="report.sms")
 
 

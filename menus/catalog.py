@@ -27,6 +27,11 @@ _FORMATTER = string.Formatter()
 _LANG_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
+def is_spoken(key: str) -> bool:
+    """Keys only ever spoken on a voice call (``voice.*``, and ``<key>.voice``: the spoken form of a screen text)."""
+    return key.startswith("voice.") or key.endswith(".voice")
+
+
 class CatalogError(Exception):
     """A catalog file cannot be used; the message names the file and the entry."""
 
@@ -66,8 +71,12 @@ class Catalog:
             for message in po:
                 if not message.id or message.fuzzy or not message.string:
                     continue
-                text = to_gsm_lookalikes(str(message.string))
-                table[str(message.id)] = text if is_gsm7(text) else str(message.string)
+                key, text = str(message.id), str(message.string)
+                if is_spoken(key):  # never on a screen: speech needs the real letters (français, not francais)
+                    table[key] = text
+                    continue
+                folded = to_gsm_lookalikes(text)
+                table[key] = folded if is_gsm7(folded) else text
             messages[lang] = table
         if SOURCE_LANGUAGE not in messages:
             raise CatalogError(f"No {SOURCE_LANGUAGE}.po in {directory}: the source language is required.")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .catalog import Catalog, placeholders
@@ -49,6 +49,11 @@ class Caller:
     service_code: str
     lang: str
     services: Any = None
+    #: ``ussd`` or ``voice``: a handler may word or store things differently for a caller on a call.
+    channel: str = "ussd"
+    #: Voice only: the URL of the message the caller just recorded (AT's ``recordingUrl``), for the handler of a
+    #: free-text input; the engine itself passes it on untouched.
+    recording_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,35 @@ class Call:
 
 
 Handler = Callable[[Call], Reply]
+
+
+@dataclass(frozen=True)
+class SpokenOption:
+    """One choice of a screen: the input that picks it, its label, and the label's catalog key when the screen
+    comes from a menu file (so a channel can look up another form of it, e.g. a spoken one)."""
+
+    key_in: str
+    label: str
+    label_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ScreenParts:
+    """The current screen in parts rather than as paged text, for a channel that does not show pages (voice):
+    no pagination, no navigation lines."""
+
+    screen: str | None
+    header: str
+    #: The header's catalog key for a menu screen whose text has no placeholders; None when drawn at run time.
+    header_key: str | None
+    #: Lines that are not choices (numbers, alerts, prices).
+    lines: tuple[str, ...]
+    options: tuple[SpokenOption, ...]
+    input: InputSpec | None
+    end: bool
+    #: The one-line notice a re-prompt shows above the screen ("Sorry, that is not an option").
+    notice: str | None
+    can_go_back: bool
 
 
 @dataclass
@@ -250,6 +284,26 @@ class Engine:
     def redisplay(self, state: dict[str, Any], notice_key: str) -> Turn:
         """The current screen again with a notice (for a request that rewrote earlier inputs)."""
         return self._notice(_copy(state), notice_key)
+
+    def parts(self, state: Mapping[str, Any]) -> ScreenParts:
+        """The screen ``state`` is on, in parts (see :class:`ScreenParts`)."""
+        view = self._view(dict(state))
+        screen_id = state.get("s")
+        screen = self.menus.screens.get(screen_id) if state.get("view") is None and screen_id else None
+        data_lines = view.lines[: len(view.lines) - len(view.choices)]
+        option_lines = view.lines[len(data_lines):]
+        keys: list[str | None] = [o.label for o in screen.options] if screen else [None] * len(option_lines)
+        options = tuple(
+            SpokenOption(number, line.partition(" ")[2], key)
+            for number, line, key in zip(view.choices, option_lines, keys, strict=True)
+        )
+        fixed = screen is not None and screen.text and not placeholders(self.catalog.text(state["l"], screen.text))
+        return ScreenParts(
+            screen=screen_id, header=view.header, header_key=screen.text if fixed and screen else None,
+            lines=tuple(data_lines), options=options,
+            input=InputSpec.from_json(view.expect) if view.expect else None, end=view.end, notice=state.get("n"),
+            can_go_back=bool(state.get("h")) and not view.end,
+        )
 
     # -- navigation -----------------------------------------------------------------------------------------
 
@@ -406,4 +460,4 @@ def _copy(state: Mapping[str, Any]) -> dict[str, Any]:
 def _with_lang(caller: Caller, lang: str) -> Caller:
     if caller.lang == lang:
         return caller
-    return Caller(caller.session_id, caller.phone, caller.network_code, caller.service_code, lang, caller.services)
+    return replace(caller, lang=lang)
