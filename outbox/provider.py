@@ -15,7 +15,8 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -94,27 +95,40 @@ class AfricasTalkingProvider:
         return bounded
 
     def send(self, text: str, phones: Sequence[str]) -> list[RecipientResult]:
-        try:
-            answer = self._service.send(text, list(phones), sender_id=self._sender_id, timeout=self._timeout)
-        except AfricasTalkingException as exc:
-            body = str(exc)
-            parsed = _parse(body)
-            if parsed is not None:
+        with sdk_errors():
+            try:
+                answer = self._service.send(text, list(phones), sender_id=self._sender_id, timeout=self._timeout)
+            except AfricasTalkingException as exc:
+                parsed = _parse(str(exc))  # AT's JSON under a non-2xx status: per-recipient results (409 DND)
+                if parsed is None:
+                    raise
                 return parsed
-            if _AUTH_BODY.search(body):
-                raise ProviderAuthError("Africa's Talking refused the credentials (AT_USERNAME/AT_API_KEY).",
-                                        status=401, detail=body) from exc
-            raise ProviderUnavailable("Africa's Talking answered with an error.", detail=body) from exc
-        except requests.Timeout as exc:
-            raise ProviderUnavailable("Africa's Talking did not answer in time.", detail=type(exc).__name__) from exc
-        except requests.RequestException as exc:
-            raise ProviderUnavailable("Could not reach Africa's Talking.", detail=type(exc).__name__) from exc
-        except ValueError as exc:  # the SDK's own phone check; our numbers are E.164, so this is a bug upstream
-            raise ProviderError("The SDK rejected a phone number.", detail=type(exc).__name__) from exc
         parsed = _parse(answer)
         if parsed is None:
             raise ProviderUnavailable("Africa's Talking answered in an unexpected shape.", detail=str(answer)[:200])
         return parsed
+
+
+@contextmanager
+def sdk_errors() -> Iterator[None]:
+    """Everything the AT SDK raises, as :mod:`outbox.errors`: the one boundary for SMS and voice calls. A body
+    that speaks of authentication (AT's 401 "The supplied authentication is invalid") is final; other refusals,
+    timeouts and connection errors are transient; the SDK's own ``ValueError`` (a number it will not send to)
+    is a bug upstream, as ours are E.164."""
+    try:
+        yield
+    except AfricasTalkingException as exc:
+        body = str(exc)
+        if _AUTH_BODY.search(body):
+            raise ProviderAuthError("Africa's Talking refused the credentials (AT_USERNAME/AT_API_KEY).",
+                                    status=401, detail=body) from exc
+        raise ProviderUnavailable("Africa's Talking answered with an error.", detail=body) from exc
+    except requests.Timeout as exc:
+        raise ProviderUnavailable("Africa's Talking did not answer in time.", detail=type(exc).__name__) from exc
+    except requests.RequestException as exc:
+        raise ProviderUnavailable("Could not reach Africa's Talking.", detail=type(exc).__name__) from exc
+    except ValueError as exc:
+        raise ProviderError("The SDK rejected a phone number.", detail=type(exc).__name__) from exc
 
 
 def _parse(answer: Any) -> list[RecipientResult] | None:

@@ -16,13 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import requests
-from africastalking.Service import AfricasTalkingException
 from africastalking.Voice import VoiceService
 
-from .errors import ProviderAuthError, ProviderError, ProviderUnavailable
+from .errors import ProviderUnavailable
 from .phones import mask
-from .provider import _AUTH_BODY, DEFAULT_TIMEOUT_S
+from .provider import DEFAULT_TIMEOUT_S, sdk_errors
 
 log = logging.getLogger(__name__)
 
@@ -64,20 +62,8 @@ class AfricasTalkingVoice:
         self._timeout = timeout
 
     def call(self, phones: Sequence[str]) -> list[CallResult]:
-        try:
+        with sdk_errors():
             answer = self._service.call(self.number, list(phones), timeout=self._timeout)
-        except AfricasTalkingException as exc:
-            body = str(exc)
-            if _AUTH_BODY.search(body):
-                raise ProviderAuthError("Africa's Talking refused the credentials (AT_USERNAME/AT_API_KEY).",
-                                        status=401, detail=body) from exc
-            raise ProviderUnavailable("Africa's Talking's Voice API answered with an error.", detail=body) from exc
-        except requests.Timeout as exc:
-            raise ProviderUnavailable("The Voice API did not answer in time.", detail=type(exc).__name__) from exc
-        except requests.RequestException as exc:
-            raise ProviderUnavailable("Could not reach the Voice API.", detail=type(exc).__name__) from exc
-        except ValueError as exc:  # the SDK's own number check; ours are E.164, so this is a bug upstream
-            raise ProviderError("The SDK rejected a phone number.", detail=type(exc).__name__) from exc
         parsed = _parse(answer)
         if parsed is None:
             raise ProviderUnavailable("The Voice API answered in an unexpected shape.", detail=str(answer)[:200])
