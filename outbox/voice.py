@@ -18,8 +18,9 @@ from typing import Any, Protocol
 
 from africastalking.Voice import VoiceService
 
+from identity.phones import mask
+
 from .errors import ProviderUnavailable
-from .phones import mask
 from .provider import DEFAULT_TIMEOUT_S, sdk_errors
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,8 @@ recording or speech engine changed, so ``make test`` pays for the build once.
 AT caches audio by URL and checks headers before fetching again, so a URL names its content: a changed prompt
 gets a new URL and a stale copy at AT is never played. Text known only at run time (a help number list, an
 alert) is synthesised when first needed and kept in Redis for :data:`DYNAMIC_TTL_S`, under a name keyed with the
-installation's secret (a keyring subkey): any web process can serve it, and nobody can guess the name of another caller's audio.
+installation's secret (a keyring subkey): any web process can serve it, and nobody can guess the name of
+another caller's audio.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,6 +234,6 @@ class AudioLibrary:
             return path.read_bytes(), MIME[suffix]
         if self.redis is not None:
             data = self.redis.get(_KEY_PREFIX + name)
-            if data is not None:
-                return bytes(data), MIME[suffix]
+            if isinstance(data, bytes):
+                return data, MIME[suffix]
         return None

@@ -30,10 +30,10 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from identity.keyring import Keyring
+from identity.phones import mask, region_of_calling_code
 from menus.catalog import Catalog
 from menus.engine import Caller, Effect, Engine, Turn
-from menus.languages import default_language, region_of_calling_code
-from outbox.phones import mask
+from menus.languages import default_language
 from sessions.keys import state_key
 from sessions.store import SessionBusy, SessionStore
 

@@ -148,8 +148,8 @@ def voice_faults(menus: MenuSet, catalog: Catalog, engine: Engine, max_seconds: 
         seconds = (measured or {}).get(prompt.key) or estimated_seconds(prompt)
         where = (prompt.lang, prompt.id)
         longest[where] = max(seconds, longest.get(where, 0.0))
-    for (lang, screen), seconds in longest.items():
+    for (lang, screen_id), seconds in longest.items():
         if seconds > max_seconds:
-            out.append(f"{lang}: {screen}: takes {seconds:.0f} s to say, over {max_seconds:.0f} s "
+            out.append(f"{lang}: {screen_id}: takes {seconds:.0f} s to say, over {max_seconds:.0f} s "
                        "(VOICE_MAX_PROMPT_S); give its options shorter spoken forms (<key>.voice)")
     return out

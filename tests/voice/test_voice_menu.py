@@ -17,6 +17,8 @@ from gateway.demo import seed_accounts
 from gateway.voice.dial import Spoken
 from gateway.voice.service import stats_keys
 from handlers import casework
+from identity.keyring import Keyring
+from redis_reply import text
 from tests.voice.conftest import TOKEN, VoiceCaller
 
 LANGUAGE_KEYS = {"en": "1", "fr": "2", "sw": "3", "ar": "4", "tl": "5"}
@@ -158,8 +160,8 @@ def test_the_last_request_closes_the_call_and_counts_its_length(voice_client: Fl
     caller = _on_welcome(voice_client, "+254711000001", "en")
     caller.press("2")  # Money: dropped here
     assert caller.hang_up(seconds=42) == ""
-    day_keys = [k for k in redis.keys("stats:voice:*")]
-    status_key, dropoff_key, seconds_key = stats_keys(day_keys[0].decode().split(":")[2])
+    day = text(redis.keys("stats:voice:*")[0]).split(":")[2]
+    status_key, dropoff_key, seconds_key = stats_keys(day)
     assert redis.hgetall(seconds_key) == {b"sum": b"42", b"count": b"1"}
     assert redis.hget(dropoff_key, "money.main") == b"1"
     assert redis.hget(status_key, "Success") == b"1"
@@ -167,8 +169,9 @@ def test_the_last_request_closes_the_call_and_counts_its_length(voice_client: Fl
 
 
 def test_the_pin_is_keyed_with_hash_and_never_logged_or_spoken(voice_client: FlaskClient, redis: Redis,
+                                                               keyring: Keyring,
                                                                caplog: pytest.LogCaptureFixture) -> None:
-    list(seed_accounts(redis))
+    list(seed_accounts(redis, keyring))
     caplog.set_level(logging.DEBUG)
     caller = _on_welcome(voice_client, "+254711000001", "en")
     caller.press("2")
