@@ -27,7 +27,7 @@ from rq import Queue
 
 from handlers import alerts, help, money, reports
 from handlers.corridors import load_corridors
-from handlers.directory import load_directory
+from handlers.curation import install as install_curated_directory
 from handlers.remittance.providers import BalanceReader
 from identity.keyring import Keyring
 from identity.phones import mask
@@ -53,7 +53,7 @@ class Services:
 
     def __post_init__(self) -> None:
         # Parse the data files now, at start, never on a caller's request.
-        load_directory()
+        install_curated_directory(self.redis)
         load_corridors()
         self.balance = BalanceReader(balance_spec(self.settings), self.settings.balance_deadline_s)
 

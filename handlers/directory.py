@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -319,13 +319,29 @@ def load_directory(path: str | Path | None = None) -> Directory:
     return parse_directory(data, resolved)
 
 
+#: Where the lookups below get the directory when none is passed: the file, or (once installed) the curated
+#: directory of :mod:`handlers.curation` (the file plus the console's edits).
+_provider: Callable[[], Directory] | None = None
+
+
+def use(provider: Callable[[], Directory] | None) -> None:
+    """Make the lookups read ``provider()`` instead of the file (None: the file again)."""
+    global _provider
+    _provider = provider
+
+
+def current() -> Directory:
+    """The directory the help screens show: the curated one when installed, else the file."""
+    return _provider() if _provider is not None else load_directory()
+
+
 def emergency_contacts(host: str, directory: Directory | None = None) -> list[Contact]:
     """Emergency services and hotlines (labour, trafficking...) in ``host``, most urgent first.
 
     Emergency kinds come first in :data:`EMERGENCY_KINDS` order, then hotlines in :data:`HOTLINE_KINDS` order; an
     unknown host gives an empty list, and the menu says so rather than guessing another country's numbers.
     """
-    d = directory or load_directory()
+    d = directory or current()
     return list(d.emergency.get(host, ()))
 
 
@@ -336,14 +352,14 @@ def home_contacts(origin: str, host: str, directory: Directory | None = None) ->
     home-side lines (e.g. a ministry's diaspora hotline, kind ``consular``) follow, and are the only help when the
     origin has no mission in ``host``. A caller at home (``origin == host``) gets the home-side lines only.
     """
-    d = directory or load_directory()
+    d = directory or current()
     missions = d.missions.get((origin, host), ()) if origin != host else ()
     return [*missions, *d.home_lines.get(origin, ())]
 
 
 def international_offices(host: str, directory: Directory | None = None) -> list[Contact]:
     """International organisations' offices in ``host`` (IOM country office and the like)."""
-    d = directory or load_directory()
+    d = directory or current()
     return list(d.offices.get(host, ()))
 
 

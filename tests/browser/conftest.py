@@ -100,10 +100,11 @@ class Person:
 
     def login(self, email: str, password: str = PASSWORD) -> None:
         self.goto("/console/login")
-        self.page.get_by_label("Email").fill(email)  # type: ignore[attr-defined]
-        self.page.get_by_label("Password").fill(password)  # type: ignore[attr-defined]
+        # By id, not by label: the same steps serve people browsing in any language.
+        self.page.fill("#email", email)  # type: ignore[attr-defined]
+        self.page.fill("#password", password)  # type: ignore[attr-defined]
         with self.page.expect_navigation():  # type: ignore[attr-defined]
-            self.page.get_by_role("button", name="Log in").click()  # type: ignore[attr-defined]
+            self.page.click("main form button[type=submit]")  # type: ignore[attr-defined]
 
     def screenshot(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,57 @@
+"""Languages and access: every main page in French and at phone width, keyboard use, and an axe-core scan."""
+
+from __future__ import annotations
+
+import pytest
+
+from outbox import subscribers
+from tests.console.helpers import make_user
+
+PAGES = ["/console/", "/console/broadcasts/", "/console/broadcasts/new", "/console/subscribers/",
+         "/console/phone/", "/console/people/", "/console/directory/?country=AE"]
+
+
+@pytest.fixture
+def admin(redis):
+    subscribers.import_many(redis, [{"phone": f"+2547110{i:05d}", "country": "KE", "language": "sw"}
+                                    for i in range(4)])
+    return make_user(redis, "ana@relief.org", role="admin")
+
+
+def test_every_page_in_french_at_phone_width_passes_axe(admin, other_person):
+    """``other_person`` browses in French on a 390-pixel-wide screen."""
+    other_person.login("ana@relief.org")
+    for path in PAGES:
+        response = other_person.goto(path)
+        assert response.status == 200, path
+        assert other_person.page.get_attribute("html", "lang") == "fr"
+        width = other_person.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 392, f"{path} scrolls sideways at phone width ({width}px)"
+        assert other_person.axe_violations() == [], path
+        name = path.strip("/").replace("/", "-").split("?")[0] or "console"
+        other_person.screenshot(f"fr-phone-{name}")
+    assert "Tableau de bord" in other_person.page.inner_text("nav")
+
+
+def test_arabic_content_is_right_to_left(admin, person):
+    person.login("ana@relief.org")
+    person.goto("/console/broadcasts/new")
+    textarea = person.page.locator("#text_ar")
+    assert textarea.get_attribute("dir") == "rtl" and textarea.get_attribute("lang") == "ar"
+
+
+def test_the_console_works_from_the_keyboard(admin, person):
+    person.goto("/console/login")
+    page = person.page
+    page.keyboard.press("Tab")  # the skip link comes first
+    assert page.evaluate("document.activeElement.textContent").strip() == "Skip to content"
+    page.get_by_label("Email").focus()
+    page.keyboard.type("ana@relief.org")
+    page.keyboard.press("Tab")
+    page.keyboard.type("correct horse battery staple")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Dashboard", exact=True).wait_for()
+    outline = page.evaluate("""() => { const a = document.querySelector('nav a'); a.focus();
+        return getComputedStyle(a).outlineStyle; }""")
+    assert outline != "none"
