@@ -50,6 +50,11 @@ def isodate(value: str | datetime | None) -> str:
     return str(format_datetime(moment, "medium"))
 
 
+@bp.app_template_filter("ord")
+def code_point(char: str) -> int:
+    return ord(char[0]) if char else 0
+
+
 @bp.app_template_filter("shortday")
 def shortday(day: str) -> str:
     """``2026-11-29`` as the reader's short day (``29 Nov``)."""
