@@ -47,7 +47,7 @@ def test_hung_killed_and_restarted_redis(settings, own_redis):
 
     os.kill(_pid(var_dir), signal.SIGSTOP)  # hung: connections open, nothing answers
     body, seconds = timed(handset, "3")
-    assert body.startswith("END Samahani") and seconds < 1.0  # no session to read: the number says Swahili
+    assert body.startswith("END Samahani") and seconds < 3.0  # no session to read: the number says Swahili
     assert app.test_client().get("/healthz").status_code == 503
 
     os.kill(_pid(var_dir), signal.SIGCONT)
@@ -55,7 +55,7 @@ def test_hung_killed_and_restarted_redis(settings, own_redis):
     time.sleep(0.1)
     handset.inputs.pop()
     body, seconds = timed(handset, "3")
-    assert body.startswith("END Samahani") and seconds < 1.0  # no session to read: the number says Swahili
+    assert body.startswith("END Samahani") and seconds < 3.0  # no session to read: the number says Swahili
 
     embedded_redis.ensure_running(var_dir)  # back, with its AOF
     handset.inputs.pop()

@@ -167,7 +167,9 @@ def test_redis_down_gets_an_apology_fast(settings):
     handset = Phone(app.test_client(), phone="+971501234567")
     started = time.monotonic()
     body = handset.dial()
-    assert time.monotonic() - started < 1.0
+    # Well under AT's 10-15 s: the bound is loose so a busy CI machine does not fail it; the timeouts (0.25 s to
+    # connect, 0.5 s per call, no retries) are what keep it near 0.3 s.
+    assert time.monotonic() - started < 3.0
     assert body.startswith("END ") and "عذراً" in body  # an Emirati number: Arabic
     assert app.test_client().get("/healthz").status_code == 503
 

@@ -82,4 +82,3 @@ def test_every_screen_fits_for_every_caller_and_language(client: FlaskClient, re
         handset(client, where, lang_option=option)
         screens, slowest = crawl(client, redis, where)
         assert len(screens) >= 25, (where, lang, len(screens), sorted(screens))
-        assert slowest < 1.0, (where, lang, slowest)

@@ -65,13 +65,13 @@ def test_no_account_is_said_plainly(client: FlaskClient) -> None:
 
 
 def test_slow_provider_sends_the_balance_by_sms(settings: Settings, redis: Redis, accounts: None) -> None:
-    slow = replace(settings, balance_deadline_s=0.2, balance_demo_delay_s=1.0)
+    slow = replace(settings, balance_deadline_s=0.2, balance_demo_delay_s=5.0)
     client = create_app(slow).test_client()
     phone = handset(client, "KE")
     phone.send("2", "1")
     started = time.perf_counter()
     body = phone.send("1234")
-    assert time.perf_counter() - started < 0.8
+    assert time.perf_counter() - started < 3.0  # the deadline, not the provider's 5 s
     assert body == "END This is taking longer than usual. We will send your balance by SMS."
     phone.post()  # a repeated request queues nothing more
     jobs = queued_jobs(redis)
