@@ -10,10 +10,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 
 def _settings() -> Settings:
@@ -202,22 +206,51 @@ def apikey() -> None:
 
 @apikey.command("create")
 @click.argument("name")
-@click.option("--scopes", default=None, help="Comma-separated scopes (default: all).")
-def apikey_create(name: str, scopes: str | None) -> None:
+@click.option("--scopes", default=None,
+              help="Comma-separated scopes: broadcasts, subscribers, reports, cap (default: all but reports).")
+@click.option("--countries", default=None, help="Comma-separated ISO codes whose casework this agency handles.")
+def apikey_create(name: str, scopes: str | None, countries: str | None) -> None:
     """Create an API key for agency NAME; the key is printed alone on the last line."""
     from outbox.apikeys import create_key
 
-    from .redis_client import connect
-
-    settings = _settings()
-    connection = connect(_with_redis(settings))
     try:
-        key, record = create_key(connection, name, scopes.split(",") if scopes else None)
+        key, record = create_key(_cli_redis(), name, scopes.split(",") if scopes is not None else None,
+                                 countries.split(",") if countries else None)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Created key for {record.agency!r} with scopes {', '.join(record.scopes)}. Store it now: "
-               "only its hash is kept.")
+    click.echo(f"Created key {record.id} for {record.agency!r} with scopes {', '.join(record.scopes)}; casework of "
+               f"{', '.join(record.countries) or 'no country'}. Store it now: only its hash is kept.")
     click.echo(key)
+
+
+@apikey.command("list")
+def apikey_list() -> None:
+    """List keys: id, agency, scopes, countries, created, last used (never the key, which is not kept)."""
+    from outbox.apikeys import list_keys
+
+    rows = [("ID", "AGENCY", "SCOPES", "COUNTRIES", "CREATED", "LAST USED")]
+    rows += [(k.id, k.agency, ",".join(k.scopes), ",".join(k.countries) or "-", k.created_at[:19],
+              (k.last_used or "never")[:19]) for k in list_keys(_cli_redis())]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@apikey.command("revoke")
+@click.argument("key_id")
+def apikey_revoke(key_id: str) -> None:
+    """Revoke the key KEY_ID (from `apikey list`); its next request gets 401."""
+    from outbox.apikeys import revoke
+
+    if not revoke(_cli_redis(), key_id):
+        raise click.ClickException(f"No key with id {key_id!r} (see `gateway apikey list`).")
+    click.echo(f"Revoked {key_id}.")
+
+
+def _cli_redis() -> Redis:
+    from .redis_client import connect
+
+    return connect(_with_redis(_settings()))
 
 
 @main.group()

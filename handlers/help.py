@@ -112,7 +112,7 @@ def callback(call: Call) -> Reply:
     ref = casework.upsert(
         svc.redis, casework.CALLBACK, call.caller.session_id,
         {"topic": topic, "language": call.caller.lang, "host_country": host_of(call) or "",
-         "home_country": origin_of(call) or "", "phone_masked": mask(call.caller.phone), "status": "open"},
+         "home_country": origin_of(call) or "", "phone_masked": mask(call.caller.phone)},
         ttl=svc.settings.report_retention_days * 86400,
         contact=call.caller.phone, contact_ttl=svc.settings.callback_contact_ttl,
     )

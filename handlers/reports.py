@@ -31,7 +31,7 @@ def _save(call: Call, **fields: str) -> str:
     category = raw.decode() if raw else "other"
     base = {"category": category if category in CATEGORIES else "other", "language": call.caller.lang,
             "host_country": host_of(call) or "", "home_country": origin_of(call) or "",
-            "phone_masked": mask(call.caller.phone), "status": "new"}
+            "phone_masked": mask(call.caller.phone)}
     return casework.upsert(svc.redis, casework.REPORT, call.caller.session_id, {**base, **fields},
                            ttl=svc.settings.report_retention_days * 86400)
 

@@ -143,7 +143,13 @@ def sweep_lock() -> str:
 
 # --- agency API --------------------------------------------------------------------------------------------
 def api_key(key_hash: str) -> str:
+    """A key's record (agency, scopes, countries, id, created, last used), by the SHA-256 of the key."""
     return f"apikey:{key_hash}"
+
+
+def api_key_ids() -> str:
+    """Hash: a key's public id → the SHA-256 its record is kept under (to list and revoke keys by id)."""
+    return "apikeys:ids"
 
 
 def idempotency(agency: str, key: str) -> str:

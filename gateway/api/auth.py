@@ -54,9 +54,14 @@ def require_scope(scope: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     return decorator
 
 
-def current_agency() -> str:
-    """The agency of the key that authenticated this request (only inside a ``require_scope`` view)."""
+def current_key() -> ApiKey:
+    """The key that authenticated this request (only inside a ``require_scope`` view)."""
     record: ApiKey | None = g.get("api_key")
     if record is None:
-        raise RuntimeError("current_agency() called outside a view decorated with require_scope().")
-    return record.agency
+        raise RuntimeError("current_key() called outside a view decorated with require_scope().")
+    return record
+
+
+def current_agency() -> str:
+    """The agency of the key that authenticated this request (only inside a ``require_scope`` view)."""
+    return current_key().agency

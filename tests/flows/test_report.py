@@ -9,6 +9,7 @@ from redis import Redis
 from werkzeug.test import TestResponse
 
 from handlers import casework
+from handlers.keys import case_session_key
 from outbox.apikeys import create_key
 from tests.flows.conftest import handset
 from tests.flows.helpers import queued_args, queued_jobs
@@ -59,7 +60,7 @@ def test_reports_need_the_reports_scope(client: FlaskClient, redis: Redis) -> No
     phone = handset(client, "KE")
     phone.send("4", "4", "2")
     ref = _ref(phone.send("1"))
-    reader, _ = create_key(redis, "agency-a", ["reports"])
+    reader, _ = create_key(redis, "agency-a", ["reports"], countries=["KE"])
     other, _ = create_key(redis, "agency-b", ["broadcasts"])
     assert client.get("/api/v1/reports").status_code == 401
     assert client.get("/api/v1/reports", headers={"Authorization": f"Bearer {other}"}).status_code == 403
@@ -74,7 +75,7 @@ def test_reports_need_the_reports_scope(client: FlaskClient, redis: Redis) -> No
 def test_tickets_are_listed_newest_first(client: FlaskClient, redis: Redis) -> None:
     first = handset(client, "KE").send("1", "5", "1")
     second = handset(client, "PH").send("1", "5", "4")
-    key, _ = create_key(redis, "agency-a", ["reports"])
+    key, _ = create_key(redis, "agency-a", ["reports"], countries=["KE", "PH"])
     auth = {"Authorization": f"Bearer {key}"}
     items = _json(client.get("/api/v1/tickets", headers=auth))["items"]
     assert [i["ref"] for i in items] == [second.split("Ref ")[1].split(".")[0], first.split("Ref ")[1].split(".")[0]]
@@ -102,7 +103,7 @@ def test_no_report_detail_reaches_the_resume_point(client: FlaskClient, redis: R
         assert not any(word in points for word in ("trafficking", "report_cat", "passport", "R-"))
     ref = _ref(body)
     assert ref not in _resume_points(redis)
-    assert 0 < redis.ttl(f"case:report:session:{phone.session_id}") <= 600
+    assert 0 < redis.ttl(case_session_key("report", phone.session_id)) <= 600
 
 
 def test_category_left_behind_does_not_follow_the_caller(client: FlaskClient, redis: Redis) -> None:

@@ -16,7 +16,7 @@ def test_one_case_per_session_and_updates_merge(redis: Redis) -> None:
     again = casework.upsert(redis, casework.REPORT, "s1", {"sms_confirmation": "no", "text": ""}, ttl=60)
     assert ref == again and re.fullmatch(r"R-[2-9A-HJKMNP-Z]{6}", ref)
     case = casework.get(redis, casework.REPORT, ref)
-    assert case is not None and dict(case.fields) == {"category": "wages", "sms_confirmation": "no"}
+    assert case is not None and dict(case.fields) == {"category": "wages", "sms_confirmation": "no", "status": "open"}
     assert 0 < redis.ttl(case_key(casework.REPORT, ref)) <= 60
 
 
