@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 from redis import BlockingConnectionPool, Redis
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelConnectionPool
 
@@ -35,6 +37,8 @@ CONNECT_TIMEOUT_S = 0.25
 SOCKET_TIMEOUT_S = 0.5
 POOL_WAIT_S = 1.0
 DEFAULT_POOL_SIZE = 64
+#: With Sentinel, how often a process asks the Sentinels where the primary is even when nothing failed.
+RECHECK_S = 1.0
 #: How long an acknowledged write waits for a replica to confirm it (``WAIT``) before the API answers 503.
 REPLICA_WAIT_MS = 2000
 #: A tiny key written just before ``WAIT``: ``WAIT`` covers the writes of its own connection, and this write on
@@ -43,7 +47,27 @@ _MARK_KEY = "gateway:replication-mark"
 
 
 class _SentinelBlockingPool(SentinelConnectionPool, BlockingConnectionPool):
-    """Sentinel's primary discovery with the blocking pool's bounded size (see the module's docstring)."""
+    """Sentinel's primary discovery with the blocking pool's bounded size (see the module's docstring).
+
+    redis-py asks the Sentinels only when it opens a connection, so an open connection to a primary that has been
+    replaced (a planned switch, where the old primary still answers until the Sentinels demote it) would keep
+    writing there, and those writes vanish at the demotion. At most every :data:`RECHECK_S` a checkout asks the
+    Sentinels again; when the primary moved, idle connections are closed and busy ones on their release.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._checked_at = 0.0
+
+    def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        now = time.monotonic()
+        if now - self._checked_at >= RECHECK_S:
+            self._checked_at = now
+            try:
+                self.get_master_address()
+            except RedisConnectionError:
+                pass  # no primary: the connection's own connect() says so
+        return super().get_connection(*args, **kwargs)
 
 
 def resolve(settings: Settings) -> Settings:
@@ -84,13 +108,20 @@ def export(settings: Settings) -> Settings:
 
 
 def wait_for_replica(connection: Redis, timeout_ms: int = REPLICA_WAIT_MS) -> bool:
-    """Block until a replica holds every write made so far, when the primary has a replica; True when it does
-    (or there is none to wait for), False when a replica is connected but did not confirm in time.
+    """Block until a replica holds every write made so far, when there is a replica; True when one does (or
+    there is none to wait for), False when none confirmed in time.
 
     Call it after an acknowledged write and before answering: a failover then promotes a replica that has it.
+    A replica counts when the primary lists it or, with Sentinel, when the Sentinels see one up: a primary whose
+    replica was just promoted lists none, still takes writes until the Sentinels demote it, and then drops them,
+    so trusting its own list alone would acknowledge writes that are about to vanish.
     """
     role = connection.execute_command("ROLE")
-    if not role or role[0] not in (b"master", "master") or not role[2]:
+    replicas = len(role[2]) if role and role[0] in (b"master", "master") else 0
+    pool = connection.connection_pool
+    if not replicas and isinstance(pool, SentinelConnectionPool):
+        replicas = len(pool.sentinel_manager.discover_slaves(pool.service_name))
+    if not replicas:
         return True
     with connection.pipeline(transaction=False) as pipe:  # one connection: WAIT covers the mark's offset
         pipe.set(_MARK_KEY, "1", px=60_000)

@@ -4,13 +4,15 @@ It answers ``POST /version1/messaging`` like AT does (HTTP 201, bare ``applicati
 one ``messageId`` per recipient), records what it got, and can be told to misbehave: answer 500 or 401, stall
 past the client's timeout, or reject chosen numbers with a per-recipient status code.
 
-Run alone (for the benchmark): ``python tests/at_server.py PORT`` (counts only, keeps no messages).
+Run alone (for the benchmark): ``python tests/at_server.py PORT [--latency-ms MS]`` (counts only, keeps no
+messages). ``--latency-ms`` makes every request take that long, as a busy real API does (AT answers a
+500-recipient request in about 200 ms); requests are served concurrently, one thread each.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import threading
 import time
 import uuid
@@ -39,6 +41,7 @@ class Behaviour:
     fail_status: int = 500
     stall_s: float = 0.0
     rejected: dict[str, int] = field(default_factory=dict)
+    #: The provider's latency: every request takes this long before it is answered.
     delay_s: float = 0.0
 
 
@@ -145,6 +148,12 @@ class ATServer:
 
 
 if __name__ == "__main__":
-    srv = ATServer(record=False, port=int(sys.argv[1]))
+    parser = argparse.ArgumentParser(description="A local AT-compatible SMS API (counts only).")
+    parser.add_argument("port", type=int)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="How long every request takes.")
+    options = parser.parse_args()
+    srv = ATServer(record=False, port=options.port)
+    srv.behaviour.delay_s = options.latency_ms / 1000
+    srv.httpd.request_queue_size = 128
     print(srv.url, flush=True)
     srv.httpd.serve_forever()
