@@ -110,7 +110,7 @@ def worker(burst: bool) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     # Jobs may wait on the provider; the worker's Redis calls are not on a caller's clock.
-    run_worker(connect(_with_redis(settings), pool_size=4, socket_timeout=30), provider=build_provider(settings),
+    run_worker(connect(_with_redis(settings), pool_size=8, socket_timeout=30), provider=build_provider(settings),
                config=config, burst=burst, logging_level=settings.log_level)
 
 

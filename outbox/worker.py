@@ -49,6 +49,14 @@ class Sweeper(threading.Thread):
                 log.exception("Sweeper pass failed.")
 
 
+def _unsubscribe(worker: SimpleWorker) -> None:
+    """Stop the pub/sub thread of a worker that lost Redis. RQ's teardown first records the worker's death, which
+    raises while Redis is gone, and never reaches its unsubscribe: each restart would then leave a thread holding
+    one of the pool's connections until the pool ran dry ("No connection available")."""
+    if worker.pubsub_thread is not None:
+        worker.pubsub_thread.stop()  # the loop ends within its 60 s poll and closes the pub/sub with its connection
+
+
 def run_worker(connection: Redis, *, provider: Provider, config: OutboxConfig, burst: bool = False,
                logging_level: str = "INFO") -> bool:
     """Work the queues until stopped (or, with ``burst``, until they are empty). Returns whether any job ran."""
@@ -73,6 +81,7 @@ def run_worker(connection: Redis, *, provider: Provider, config: OutboxConfig, b
                 if burst or worker._stop_requested:
                     return worked
                 log.warning("Worker stopped without a request (Redis gone?); restarting in %.0f s.", pause)
+            _unsubscribe(worker)
             if time.monotonic() - started > RECONNECT_MAX_S:
                 pause = RECONNECT_MIN_S  # it had been working: a fresh outage starts with a short wait
             time.sleep(pause)
