@@ -26,7 +26,8 @@ from . import keys, queues, subscribers
 from .config import BROADCAST_TTL_S, OutboxConfig
 from .errors import BroadcastError, Conflict, NotFound
 from .estimate import fit_text, language_estimate, price_per_segment
-from .ledger import TERMINAL, Ledger, drain_resolved
+from .ledger import Ledger, drain_resolved
+from .states import TERMINAL, Status
 from .subscribers import language_of, matching_sets
 
 #: An explicit audience is for short lists; larger ones are subscribers (imported, then a filter).
@@ -104,7 +105,8 @@ def create(connection: Redis, agency: str, request: BroadcastRequest, config: Ou
     ttl = BROADCAST_TTL_S + max(0, int(send_at - now))
     meta: Fields = {
         "id": broadcast_id, "agency": agency, "priority": request.priority, "source": request.source,
-        "status": "scheduled" if send_at > now else "sending", "created_at": repr(now), "send_at": repr(send_at),
+        "status": Status.SCHEDULED if send_at > now else Status.SENDING, "created_at": repr(now),
+        "send_at": repr(send_at),
         "expires_at": repr(request.expires_at.timestamp()) if request.expires_at else "",
         "langs": ",".join(per_language), "message": json.dumps(request.message, ensure_ascii=False),
         "estimate": json.dumps(estimate), "cost": json.dumps({"amount": cost, "currency": config.currency}),
@@ -251,11 +253,11 @@ def view(connection: Redis, broadcast_id: str, agency: str | None = None) -> dic
     now = time.time()
     status = meta["status"]
     if status not in TERMINAL and meta.get("expires_at") and now >= float(meta["expires_at"]):
-        status = Ledger(connection, broadcast_id).stop("expired", now)
+        status = Ledger(connection, broadcast_id).stop(Status.EXPIRED, now)
         drain_resolved(connection, broadcast_id, meta["langs"].split(",") if meta["langs"] else [])
         meta = fields(connection.hgetall(keys.broadcast(broadcast_id)))
-    if status == "scheduled" and now >= float(meta["send_at"]):
-        status = "sending"
+    if status == Status.SCHEDULED and now >= float(meta["send_at"]):
+        status = Status.SENDING
     counts = {name: max(0, int(meta.get(name, 0))) for name in COUNT_FIELDS}
     rv: dict[str, Any] = {
         "id": broadcast_id, "status": status, "priority": meta["priority"], "recipients": counts["recipients"],
@@ -294,8 +296,8 @@ def cancel(connection: Redis, broadcast_id: str, agency: str | None) -> dict[str
     if current["status"] in TERMINAL:
         raise Conflict(f"The broadcast is already {current['status']}; nothing is left to cancel.")
     meta_langs = optional_text(connection.hget(keys.broadcast(broadcast_id), "langs")) or ""
-    status = Ledger(connection, broadcast_id).stop("cancelled", time.time())
-    if status != "cancelled":  # it finished between the look and the stop
+    status = Ledger(connection, broadcast_id).stop(Status.CANCELLED, time.time())
+    if status != Status.CANCELLED:  # it finished between the look and the stop
         raise Conflict(f"The broadcast is already {status}; nothing is left to cancel.")
     drain_resolved(connection, broadcast_id, [lang for lang in meta_langs.split(",") if lang])
     return view(connection, broadcast_id, agency)
@@ -323,7 +325,7 @@ def latest_for_country(connection: Redis, country: str, limit: int = 5, *,
     for _, broadcast_id, unfiltered in candidates:
         values = connection.hmget(keys.broadcast(broadcast_id), "status", "send_at", "message", "langs", "topics")
         status, send_at, message, langs, topics = (optional_text(value) or "" for value in values)
-        if status not in ("sending", "done", "scheduled") or not send_at or not message:
+        if status not in (Status.SENDING, Status.DONE, Status.SCHEDULED) or not send_at or not message:
             continue
         if unfiltered and subscriber is not None and not (
                 subscriber.language in langs.split(",")

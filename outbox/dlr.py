@@ -16,6 +16,7 @@ from redis import Redis
 
 from . import keys
 from .config import MESSAGE_TTL_S
+from .scripts import Lua
 
 DELIVERED = frozenset({"Success", "Delivered"})
 FAILED = frozenset({"Failed", "Rejected", "AbsentSubscriber", "Expired"})
@@ -43,7 +44,7 @@ end
 
 # KEYS: message key, broadcast record (none for single messages). ARGV: broadcast id, ttl. Returns the early
 # final status it counted, or nil.
-_RECORD = """
+_RECORD = Lua("""
 local final = """ + _FINAL_LUA + _COUNT_LUA + """
 local cur = redis.call('GET', KEYS[1])
 if cur and string.sub(cur, 1, 2) == '?|' then
@@ -57,12 +58,12 @@ if cur and string.sub(cur, 1, 2) == '?|' then
 end
 if not cur then redis.call('SET', KEYS[1], ARGV[1] .. '|', 'EX', tonumber(ARGV[2])) end
 return false
-"""
+""")
 
 # KEYS: message key. ARGV: status, ttl, broadcast record key format (``%s`` for the id), the single-message id.
 # Returns {'final', broadcast} when this report settles the message (its count moved), {'early'} when the id is
 # not known yet, {'seen'} otherwise.
-_REPORT = """
+_REPORT = Lua("""
 local final = """ + _FINAL_LUA + _COUNT_LUA + """
 local cur = redis.call('GET', KEYS[1])
 if not cur then
@@ -78,22 +79,20 @@ if bid ~= '?' and final[ARGV[1]] then
   return {'final', bid}
 end
 return {'seen'}
-"""
+""")
 
 
 def record_sent(connection: Redis, broadcast_id: str, message_ids: Iterable[str]) -> None:
     """Remember which broadcast each message id belongs to; count reports that came first."""
-    script = connection.register_script(_RECORD)
     record = [] if broadcast_id == SINGLE else [keys.broadcast(broadcast_id)]
     pipe = connection.pipeline(transaction=False)
     for message_id in message_ids:
-        script(keys=[keys.message(message_id), *record], args=[broadcast_id, MESSAGE_TTL_S], client=pipe)
+        _RECORD(pipe, [keys.message(message_id), *record], [broadcast_id, MESSAGE_TTL_S])
     pipe.execute()
 
 
 def report(connection: Redis, message_id: str, status: str) -> str:
     """Apply one delivery report; returns 'counted', 'early' or 'seen'."""
-    rv = connection.register_script(_REPORT)(keys=[keys.message(message_id)],
-                                             args=[status, MESSAGE_TTL_S, keys.broadcast("%s"), SINGLE])
+    rv = _REPORT(connection, [keys.message(message_id)], [status, MESSAGE_TTL_S, keys.broadcast("%s"), SINGLE])
     outcome = rv[0].decode()
     return "counted" if outcome == "final" else outcome

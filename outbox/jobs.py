@@ -24,6 +24,7 @@ from . import dlr, keys, queues, throttle
 from .config import runtime
 from .errors import ProviderAuthError, ProviderError, ProviderUnavailable
 from .ledger import Ledger, drain_resolved
+from .states import Status
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -108,7 +109,7 @@ def send_batch(broadcast_id: str, number: int, attempt: int) -> str:
             results = rt.provider.send(claim.text, phones)
         except ProviderAuthError as exc:
             log.error("Broadcast %s failed: %s", broadcast_id, exc)
-            ledger.stop("failed", time.time(), reason=str(exc))
+            ledger.stop(Status.FAILED, time.time(), reason=str(exc))
             ledger.release(number, attempt, time.time(), retry_at=None, reason="provider_auth")
             return "failed"
         except ProviderUnavailable as exc:

@@ -24,15 +24,18 @@ from redis import Redis
 
 from redis_reply import fields
 
-from . import keys
+from . import keys, states
 from .config import BROADCAST_TTL_S
+from .scripts import Lua
+from .states import TERMINAL, BatchState, Status
 
-TERMINAL = ("done", "cancelled", "expired", "failed")
+__all__ = ["TERMINAL", "Claim", "Ledger", "drain_resolved"]
 
-# Shared Lua: settle batch n (state 'x' or 's'), fix the queued count, and finish the broadcast when every batch
-# is settled after the fan-out. Expects locals meta, ledger, bprefix, active, bid, now. keep(key) gives a key the
-# record's remaining lifetime, so nothing of a broadcast outlives its record (BROADCAST_TTL_S).
-_SETTLE = """
+# Shared Lua: settle batch n (B_SENT or B_SETTLED), fix the queued count, and finish the broadcast when every
+# batch is settled after the fan-out. Expects locals meta, ledger, bprefix, active, bid, now. keep(key) gives a key
+# the record's remaining lifetime, so nothing of a broadcast outlives its record (BROADCAST_TTL_S). The state
+# names (ST_*, B_*, TERMINAL) come from outbox.states.
+_SETTLE = states.lua() + """
 local function keep(key)
   local ttl = redis.call('PTTL', meta)
   if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
@@ -49,7 +52,7 @@ end
 local function finish_if_settled()
   local f = redis.call('HMGET', meta, 'fanout', 'settled', 'nbatches', 'status')
   if f[1] == '1' and tonumber(f[2] or '0') >= tonumber(f[3] or '0') then
-    if f[4] == 'scheduled' or f[4] == 'sending' then redis.call('HSET', meta, 'status', 'done') end
+    if f[4] == ST_SCHEDULED or f[4] == ST_SENDING then redis.call('HSET', meta, 'status', ST_DONE) end
     redis.call('HSET', meta, 'finished_at', now)
     redis.call('ZREM', active, bid)
     return 1
@@ -58,12 +61,12 @@ local function finish_if_settled()
 end
 local function stop_all(status, reason)
   local st = redis.call('HGET', meta, 'status')
-  if st == 'done' or st == 'cancelled' or st == 'expired' or st == 'failed' then return st end
+  if TERMINAL[st] then return st end
   redis.call('HSET', meta, 'status', status)
   if reason ~= '' then redis.call('HSET', meta, 'reason', reason) end
   local all = redis.call('HGETALL', ledger)
   for i = 1, #all, 2 do
-    if string.sub(all[i + 1], 1, 1) == 'p' then settle(all[i], 'x') end
+    if string.sub(all[i + 1], 1, 1) == B_PENDING then settle(all[i], B_SETTLED) end
   end
   finish_if_settled()
   return status
@@ -76,37 +79,38 @@ local bid, bprefix, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 """ + _SETTLE
 
 # ARGV[4..]: n, attempt, lease seconds. Returns {'ok', lang, phones, text} or {reason}.
-CLAIM = _PRELUDE + """
+CLAIM = Lua(_PRELUDE + """
 local n, attempt, lease = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local cur = redis.call('HGET', ledger, n)
 if not cur then return {'gone'} end
-local a, nb = string.match(cur, '^p(%d+):([%d.]+)$')
+if string.sub(cur, 1, 1) ~= B_PENDING then return {'stale'} end
+local a, nb = string.match(cur, '^.(%d+):([%d.]+)$')
 if a ~= attempt then return {'stale'} end
 if tonumber(nb) > now then return {'early'} end
 local f = redis.call('HMGET', meta, 'status', 'send_at', 'expires_at')
-if f[1] == 'cancelled' or f[1] == 'expired' or f[1] == 'failed' or f[1] == 'done' then
-  settle(n, 'x'); finish_if_settled(); return {f[1]}
+if TERMINAL[f[1]] then
+  settle(n, B_SETTLED); finish_if_settled(); return {f[1]}
 end
-if f[3] and f[3] ~= '' and now >= tonumber(f[3]) then stop_all('expired', ''); return {'expired'} end
+if f[3] and f[3] ~= '' and now >= tonumber(f[3]) then stop_all(ST_EXPIRED, ''); return {ST_EXPIRED} end
 if now < tonumber(f[2] or '0') then return {'early'} end
-if f[1] == 'scheduled' then redis.call('HSET', meta, 'status', 'sending') end
-redis.call('HSET', ledger, n, 'f' .. attempt .. ':' .. (now + lease))
+if f[1] == ST_SCHEDULED then redis.call('HSET', meta, 'status', ST_SENDING) end
+redis.call('HSET', ledger, n, B_IN_FLIGHT .. attempt .. ':' .. (now + lease))
 local b = redis.call('HMGET', bprefix .. n, 'l', 'p')
 return {'ok', b[1], b[2], redis.call('HGET', meta, 'text:' .. b[1])}
-"""
+""")
 
 # ARGV[4..]: n, attempt, sent, failed, opted out, language, retry phones csv ('' for none), retry count, retry
 # state, then reason/count pairs. Recipients the provider refused for a transient reason (statusCode 5xx) become a
 # new batch in the retry state. A completion is accepted while the batch is still this attempt's or waiting for a
 # re-drive that has not started (which then finds it sent).
-COMPLETE = _PRELUDE + """
+COMPLETE = Lua(_PRELUDE + """
 local n, attempt = ARGV[4], ARGV[5]
 local cur = redis.call('HGET', ledger, n)
 if not cur then return 0 end
-local a = string.match(cur, '^f(%d+):')
-if a ~= attempt and string.sub(cur, 1, 1) ~= 'p' then return 0 end
+local kind, a = string.sub(cur, 1, 1), string.match(cur, '^.(%d+):')
+if not (kind == B_IN_FLIGHT and a == attempt) and kind ~= B_PENDING then return 0 end
 local sent, failed, opted = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-settle(n, 's')
+settle(n, B_SENT)
 redis.call('HINCRBY', meta, 'sent', sent)
 redis.call('HINCRBY', meta, 'failed', failed)
 redis.call('HINCRBY', meta, 'opted_out', opted)
@@ -123,66 +127,65 @@ for i = 13, #ARGV, 2 do redis.call('HINCRBY', KEYS[4], ARGV[i], tonumber(ARGV[i 
 keep(KEYS[4])
 finish_if_settled()
 return 1
-"""
+""")
 
 # ARGV[4..]: n, attempt, next state ('' to give up), reason. A transient failure: try again later, or give up
 # and count the batch's recipients as failed.
-RELEASE = _PRELUDE + """
+RELEASE = Lua(_PRELUDE + """
 local n, attempt, nxt, reason = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local cur = redis.call('HGET', ledger, n)
 if not cur then return 0 end
-local a = string.match(cur, '^[fp](%d+):')
-if a ~= attempt then return 0 end
+local kind, a = string.sub(cur, 1, 1), string.match(cur, '^.(%d+):')
+if (kind ~= B_IN_FLIGHT and kind ~= B_PENDING) or a ~= attempt then return 0 end
 if nxt ~= '' then redis.call('HSET', ledger, n, nxt); return 1 end
-local size = settle(n, 'x')
+local size = settle(n, B_SETTLED)
 redis.call('HINCRBY', meta, 'failed', size)
 redis.call('HINCRBY', KEYS[4], reason, size)
 keep(KEYS[4])
 finish_if_settled()
 return 2
-"""
+""")
 
 # ARGV[4..]: n, expected state, new state. The sweeper's compare-and-set for re-drives.
-REDRIVE = """
+REDRIVE = Lua("""
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
-"""
+""")
 
 # ARGV[4..]: status, reason. Cancel, expire or fail: every batch not yet handed to the provider is settled.
-STOP = _PRELUDE + """
+STOP = Lua(_PRELUDE + """
 return stop_all(ARGV[4], ARGV[5])
-"""
+""")
 
 # ARGV[4..]: sequence, language, phones csv, count. Write one batch once (a re-run after a crash finds
 # nbatches already past the sequence and does nothing); returns -1, dropping the chunk, once the broadcast
 # has stopped.
-COMMIT = _PRELUDE + """
+COMMIT = Lua(_PRELUDE + """
 local seq, lang, phones, count = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 if tonumber(redis.call('HGET', meta, 'nbatches') or '0') ~= tonumber(seq) then return 0 end
-local st = redis.call('HGET', meta, 'status')
-if st == 'done' or st == 'cancelled' or st == 'expired' or st == 'failed' then
+if TERMINAL[redis.call('HGET', meta, 'status')] then
   redis.call('HINCRBY', meta, 'queued', 0 - tonumber(count))
   return -1
 end
 redis.call('HSET', bprefix .. seq, 'l', lang, 'n', count, 'p', phones)
-redis.call('HSET', ledger, seq, 'p0:0')
+redis.call('HSET', ledger, seq, B_PENDING .. '0:0')
 keep(bprefix .. seq)
 keep(ledger)
 redis.call('HINCRBY', meta, 'nbatches', 1)
 return 1
-"""
+""")
 
 # Mark the fan-out complete and finish at once if nothing is left (an empty audience).
-FANOUT_DONE = _PRELUDE + """
+FANOUT_DONE = Lua(_PRELUDE + """
 redis.call('HSET', meta, 'fanout', '1')
 return finish_if_settled()
-"""
+""")
 
 # KEYS: resolved set, stage. ARGV: count, sequence, language, ttl. The chunk already staged (after a crash), or a
 # new one popped from the resolved audience and staged (with the resolved set's lifetime) in the same step; nil
 # when the audience is drained.
-STAGE = """
+STAGE = Lua("""
 local staged = redis.call('GET', KEYS[2])
 if staged then return staged end
 local members = redis.call('SPOP', KEYS[1], tonumber(ARGV[1]))
@@ -191,7 +194,12 @@ local value = ARGV[2] .. '|' .. ARGV[3] .. '|' .. #members .. '|' .. table.conca
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then redis.call('SET', KEYS[2], value, 'PX', ttl) else redis.call('SET', KEYS[2], value, 'EX', ARGV[4]) end
 return value
-"""
+""")
+
+
+def pending_state(attempt: int, not_before: float = 0.0) -> str:
+    """The ledger state of a batch waiting for ``attempt`` (from ``not_before``, an epoch; 0 for at once)."""
+    return f"{BatchState.PENDING}{attempt}:{not_before!r}" if not_before else f"{BatchState.PENDING}{attempt}:0"
 
 
 @dataclass(frozen=True)
@@ -212,9 +220,8 @@ class Ledger:
                       keys.reasons(broadcast_id)]
         self._prefix = keys.batch(broadcast_id, 0)[:-1]
 
-    def _run(self, source: str, now: float, *args: Any, client: Any = None) -> Any:
-        script = self.connection.register_script(source)
-        return script(keys=self._keys, args=[self.id, self._prefix, repr(now), *args], client=client)
+    def _run(self, source: Lua, now: float, *args: Any) -> Any:
+        return source(self.connection, self._keys, [self.id, self._prefix, repr(now), *args])
 
     def claim(self, number: int, attempt: int, now: float, lease_s: int) -> Claim:
         rv = self._run(CLAIM, now, number, attempt, lease_s)
@@ -230,17 +237,16 @@ class Ledger:
         """Settle the batch as sent; ``retry`` numbers go into a new batch for the next attempt at ``retry_at``."""
         pairs = [x for name, n in reasons.items() for x in (name, n)]
         return bool(self._run(COMPLETE, now, number, attempt, sent, failed, opted_out, language, ",".join(retry),
-                              len(retry), f"p{attempt + 1}:{retry_at!r}", *pairs))
+                              len(retry), pending_state(attempt + 1, retry_at), *pairs))
 
     def release(self, number: int, attempt: int, now: float, *, retry_at: float | None, reason: str) -> int:
-        nxt = f"p{attempt + 1}:{retry_at!r}" if retry_at is not None else ""
+        nxt = pending_state(attempt + 1, retry_at) if retry_at is not None else ""
         return int(self._run(RELEASE, now, number, attempt, nxt, reason))
 
     def redrive(self, number: int, expected: str, new: str) -> bool:
-        return bool(self.connection.register_script(REDRIVE)(keys=[keys.ledger(self.id)],
-                                                             args=[number, expected, new]))
+        return bool(REDRIVE(self.connection, [keys.ledger(self.id)], [number, expected, new]))
 
-    def stop(self, status: str, now: float, reason: str = "") -> str:
+    def stop(self, status: Status, now: float, reason: str = "") -> str:
         rv = self._run(STOP, now, status, reason)
         return rv.decode() if isinstance(rv, bytes) else str(rv)
 
@@ -251,9 +257,8 @@ class Ledger:
         return bool(self._run(FANOUT_DONE, now))
 
     def stage(self, language: str, seq: int, count: int) -> tuple[int, str, int, str] | None:
-        rv = self.connection.register_script(STAGE)(
-            keys=[keys.resolved(self.id, language), keys.fanout_stage(self.id)],
-            args=[count, seq, language, BROADCAST_TTL_S])
+        rv = STAGE(self.connection, [keys.resolved(self.id, language), keys.fanout_stage(self.id)],
+                   [count, seq, language, BROADCAST_TTL_S])
         if rv is None:
             return None
         seq_s, lang, n, phones = rv.decode().split("|", 3)
@@ -264,17 +269,16 @@ class Ledger:
 
 
 # KEYS: a resolved audience set. Drop what is left of it and say how many that was.
-DRAIN = """
+DRAIN = Lua("""
 local n = redis.call('SCARD', KEYS[1])
 redis.call('DEL', KEYS[1])
 return n
-"""
+""")
 
 
 def drain_resolved(connection: Redis, broadcast_id: str, languages: list[str]) -> None:
     """Drop the not-yet-batched part of a stopped broadcast's audience, and take it off the queued count."""
-    script = connection.register_script(DRAIN)
-    dropped = sum(int(script(keys=[keys.resolved(broadcast_id, lang)])) for lang in languages)
+    dropped = sum(int(DRAIN(connection, [keys.resolved(broadcast_id, lang)])) for lang in languages)
     # A staged chunk is left to the fan-out, whose commit drops and uncounts it once the broadcast has stopped.
     if dropped:
         connection.hincrby(keys.broadcast(broadcast_id), "queued", -dropped)

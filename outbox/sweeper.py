@@ -23,11 +23,12 @@ from redis_reply import optional_text, texts
 
 from . import keys, queues
 from .config import OutboxConfig
-from .ledger import TERMINAL, Ledger, drain_resolved
+from .ledger import Ledger, drain_resolved, pending_state
+from .states import TERMINAL, BatchState, Status
 
 log = logging.getLogger(__name__)
 _LIVE = {b"queued", b"scheduled", b"deferred"}
-_STATE = re.compile(r"^([pf])(\d+):([\d.]+)$")
+_STATE = re.compile(rf"^([{BatchState.PENDING}{BatchState.IN_FLIGHT}])(\d+):([\d.]+)$")
 
 
 @dataclass
@@ -61,7 +62,7 @@ def _sweep_one(connection: Redis, config: OutboxConfig, broadcast_id: str, now: 
     status, fanout, priority, expires_at, langs, gen = (optional_text(f) or "" for f in fields)
     ledger = Ledger(connection, broadcast_id)
     if status not in TERMINAL and expires_at and now >= float(expires_at):
-        ledger.stop("expired", now)
+        ledger.stop(Status.EXPIRED, now)
         drain_resolved(connection, broadcast_id, [lang for lang in langs.split(",") if lang])
         report.expired += 1
     fanning_out = bool(connection.exists(keys.fanout_lock(broadcast_id)))
@@ -79,13 +80,13 @@ def _sweep_one(connection: Redis, config: OutboxConfig, broadcast_id: str, now: 
         if not match:
             continue
         kind, attempt, at = match.group(1), int(match.group(2)), float(match.group(3))
-        if kind == "f" and at < now:
+        if kind == BatchState.IN_FLIGHT and at < now:
             if attempt + 1 >= config.max_attempts:
                 ledger.release(number, attempt, now, retry_at=None, reason="worker_lost")
-            elif ledger.redrive(number, state, f"p{attempt + 1}:0"):
+            elif ledger.redrive(number, state, pending_state(attempt + 1)):
                 queues.enqueue_batch_once(connection, broadcast_id, priority, number, attempt + 1)
                 report.redriven += 1
-        elif kind == "p" and at <= now and not fanning_out:
+        elif kind == BatchState.PENDING and at <= now and not fanning_out:
             pending.append((number, attempt, state))
     if not pending:
         return
@@ -94,7 +95,7 @@ def _sweep_one(connection: Redis, config: OutboxConfig, broadcast_id: str, now: 
     for (number, attempt, state), alive in zip(pending, live, strict=True):
         if alive is None:
             missing.append((number, attempt))
-        elif alive is False and ledger.redrive(number, state, f"p{attempt + 1}:0"):
+        elif alive is False and ledger.redrive(number, state, pending_state(attempt + 1)):
             missing.append((number, attempt + 1))
             report.redriven += 1
     queues.enqueue_batches(connection, broadcast_id, priority, missing)

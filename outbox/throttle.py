@@ -11,9 +11,10 @@ import time
 from redis import Redis
 
 from . import keys
+from .scripts import Lua
 
 # KEYS: bucket. ARGV: rate per second, capacity, tokens wanted. Returns 0 when taken, else seconds to wait.
-_TAKE = """
+_TAKE = Lua("""
 local rate, capacity, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
@@ -25,18 +26,17 @@ if tokens >= want then tokens = tokens - want else wait = (want - tokens) / rate
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('EXPIRE', KEYS[1], 3600)
 return tostring(wait)
-"""
+""")
 #: Longest single sleep while waiting for tokens, so a stop request is noticed.
 MAX_SLEEP_S = 1.0
 
 
 def acquire(connection: Redis, account: str, tokens: int, *, rate: float, capacity: float) -> float:
     """Block until ``tokens`` may be spent; returns the seconds waited."""
-    script = connection.register_script(_TAKE)
     capacity = max(capacity, tokens)
     waited = 0.0
     while True:
-        wait = float(script(keys=[keys.throttle(account)], args=[rate, capacity, tokens]))
+        wait = float(_TAKE(connection, [keys.throttle(account)], [rate, capacity, tokens]))
         if wait <= 0:
             return waited
         pause = min(wait, MAX_SLEEP_S)
