@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(sms.bp)
     app.register_blueprint(voice_routes.bp)
     app.register_blueprint(voice_routes.audio_bp)
-    app.extensions["outbox"] = outbox_setup.outbox_config(settings)
+    app.extensions["outbox"] = outbox_setup.outbox_config(settings, catalog)
     api.init_app(app)
     console.init_app(app)
     app.wsgi_app = Dispatcher(app.wsgi_app, UssdEndpoint(service, settings.callback_token))  # type: ignore[method-assign]

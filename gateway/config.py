@@ -120,6 +120,10 @@ class Settings:
     sms_sweep_interval_s: int = 5
     sms_price_table: Path | None = None
     sms_currency: str = "USD"
+    #: ``SMS_STOP_NUMBER``: where subscribers send STOP (the short code or number receiving inbound SMS), named in
+    #: every normal broadcast's footer. Unset: ``AT_SENDER_ID`` when it is a number (a short code), else none and
+    #: the footer says to reply.
+    sms_stop_number: str | None = None
     #: Console: an audience at least this large needs a second, explicit confirmation before it is sent.
     console_confirm_threshold: int = 10_000
     #: Voice (gateway/voice/): the AT number that places alert calls (unset: voice alerts off), an AT-compatible
@@ -182,6 +186,8 @@ class Settings:
             sms_sweep_interval_s=_int(env, "SMS_SWEEP_INTERVAL_S", 5, 1, 300),
             sms_price_table=Path(env["SMS_PRICE_TABLE"]) if env.get("SMS_PRICE_TABLE") else None,
             sms_currency=(env.get("SMS_CURRENCY") or "USD").upper(),
+            sms_stop_number=(env.get("SMS_STOP_NUMBER") or "").strip() or (
+                env.get("AT_SENDER_ID") if (env.get("AT_SENDER_ID") or "").lstrip("+").isdigit() else None),
             console_confirm_threshold=_int(env, "CONSOLE_CONFIRM_THRESHOLD", 10_000, 1, 100_000_000),
             at_voice_number=(env.get("AT_VOICE_NUMBER") or "").strip() or None,
             at_voice_api_url=(env.get("AT_VOICE_API_URL") or "").rstrip("/") or None,

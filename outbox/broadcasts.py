@@ -22,10 +22,10 @@ from redis import Redis
 from identity.phones import region_of
 from redis_reply import Fields, fields, optional_text, scored, texts
 
-from . import keys, queues, subscribers
+from . import keys, queues, refs, signature, subscribers
 from .config import BROADCAST_TTL_S, OutboxConfig
 from .errors import BroadcastError, Conflict, NotFound
-from .estimate import fit_text, language_estimate, price_per_segment
+from .estimate import fit_segments, fit_text, language_estimate, price_per_segment
 from .ledger import Ledger, drain_resolved
 from .states import TERMINAL, Status
 from .subscribers import language_of, matching_sets
@@ -77,6 +77,8 @@ class BroadcastRequest:
     lookalikes: bool = False
     everyone: bool = False
     source: str = "api"
+    #: Cut each text (at a word, with "...") so that it and its footer take at most this many segments (CAP).
+    max_segments: int | None = None
 
     @property
     def public(self) -> bool:
@@ -99,12 +101,13 @@ def create(connection: Redis, agency: str, request: BroadcastRequest, config: Ou
     recipients = sum(per_language.values())
     if not recipients:
         raise BroadcastError("matches no subscriber who may receive it", field="audience", code="empty_audience")
-    texts, estimate, cost = _quote(request, per_language, countries, config)
+    ref = refs.mint(connection)
+    texts, estimate, cost = _quote(request, per_language, countries, config, agency, ref)
     send_at = request.send_at.timestamp() if request.send_at else now
     # Kept BROADCAST_TTL_S after it is due; everything else of the broadcast follows the record's lifetime.
     ttl = BROADCAST_TTL_S + max(0, int(send_at - now))
     meta: Fields = {
-        "id": broadcast_id, "agency": agency, "priority": request.priority, "source": request.source,
+        "id": broadcast_id, "ref": ref, "agency": agency, "priority": request.priority, "source": request.source,
         "status": Status.SCHEDULED if send_at > now else Status.SENDING, "created_at": repr(now),
         "send_at": repr(send_at),
         "expires_at": repr(request.expires_at.timestamp()) if request.expires_at else "",
@@ -126,6 +129,7 @@ def create(connection: Redis, agency: str, request: BroadcastRequest, config: Ou
     pipe = connection.pipeline(transaction=False)
     pipe.zadd(keys.agency_broadcasts(agency), {broadcast_id: now})
     extend(keys=[keys.agency_broadcasts(agency)], args=[ttl], client=pipe)
+    refs.remember(pipe, ref, agency=agency, sent_at=send_at, message=request.message)
     for index in _public_indexes(request):
         pipe.zadd(index, {broadcast_id: send_at})
         pipe.zremrangebyrank(index, 0, -COUNTRY_HISTORY - 1)
@@ -154,28 +158,34 @@ return 1
 """
 
 
-def estimate(connection: Redis, request: BroadcastRequest, config: OutboxConfig) -> dict[str, Any]:
+def estimate(connection: Redis, agency: str, request: BroadcastRequest, config: OutboxConfig) -> dict[str, Any]:
     """What :func:`create` would answer about recipients and cost, storing and sending nothing."""
     per_language, _, countries = _resolve(connection, request, None)
-    _, per_text, cost = _quote(request, per_language, countries, config)
+    _, per_text, cost = _quote(request, per_language, countries, config, agency, signature.PLACEHOLDER_REF)
     return {"recipients": sum(per_language.values()), "estimate": per_text,
             "cost": {"amount": cost, "currency": config.currency}}
 
 
 def _quote(request: BroadcastRequest, per_language: Mapping[str, int], countries: Sequence[str],
-           config: OutboxConfig) -> tuple[dict[str, str], dict[str, dict[str, object]], float]:
-    """The text each recipient language gets, the estimate per message language, and the cost."""
+           config: OutboxConfig, agency: str, ref: str) -> tuple[dict[str, str], dict[str, dict[str, object]], float]:
+    """The text each recipient language gets (its message, or the first one, and the footer in that language),
+    its estimate (for every message language and every recipient language), and the cost: the segments counted
+    are those of exactly what the phones receive."""
     first = next(iter(request.message))
-    texts = {lang: fit_text(request.message.get(lang) or request.message[first], lookalikes=request.lookalikes)
-             for lang in per_language}
-    by_text_language: dict[str, int] = dict.fromkeys(request.message, 0)
-    for lang, n in per_language.items():
-        by_text_language[lang if lang in request.message else first] += n
-    per_text = {lang: language_estimate(fit_text(text, lookalikes=request.lookalikes), by_text_language[lang])
-                for lang, text in request.message.items()}
+
+    def sent(lang: str) -> str:
+        body = fit_text(request.message.get(lang) or request.message[first], lookalikes=request.lookalikes)
+        tail = signature.footer(lang, agency=agency, ref=ref, priority=request.priority, stop_to=config.stop_to,
+                                  catalog=config.catalog)
+        if request.max_segments:
+            body = fit_segments(body, request.max_segments, tail)
+        return body + tail
+
+    texts = {lang: sent(lang) for lang in dict.fromkeys([*request.message, *per_language])}
+    per_text = {lang: language_estimate(text, per_language.get(lang, 0)) for lang, text in texts.items()}
     price = price_per_segment(config.prices, countries)
     cost = round(sum(e["recipients"] * e["segments"] * price for e in per_text.values()), 4)  # type: ignore[operator]
-    return texts, per_text, cost
+    return {lang: texts[lang] for lang in per_language}, per_text, cost
 
 
 def _resolve(connection: Redis, request: BroadcastRequest,
@@ -260,7 +270,8 @@ def view(connection: Redis, broadcast_id: str, agency: str | None = None) -> dic
         status = Status.SENDING
     counts = {name: max(0, int(meta.get(name, 0))) for name in COUNT_FIELDS}
     rv: dict[str, Any] = {
-        "id": broadcast_id, "status": status, "priority": meta["priority"], "recipients": counts["recipients"],
+        "id": broadcast_id, "ref": meta.get("ref"), "status": status, "priority": meta["priority"],
+        "recipients": counts["recipients"],
         "counts": counts, "estimate": json.loads(meta["estimate"]), "cost": json.loads(meta["cost"]),
         "created_at": _iso(meta["created_at"]), "send_at": _iso(meta["send_at"]),
         "expires_at": _iso(meta.get("expires_at", "")), "message": json.loads(meta["message"]),

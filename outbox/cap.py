@@ -24,7 +24,7 @@ from redis import Redis
 
 from identity import codes
 from identity.codes import language_code
-from menus.gsm import SMS_PART, size_of, sms_segments, to_gsm_lookalikes, utf16_units
+from menus.gsm import to_gsm_lookalikes
 
 from . import broadcasts, keys
 from .config import OutboxConfig
@@ -33,8 +33,10 @@ from .errors import BroadcastError, CapError, NotFound
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
 #: Largest alert accepted; real alerts are a few kilobytes, polygons included.
 MAX_CAP_BYTES = 512 * 1024
+#: ``<info>`` blocks read from one alert (each is one language's text; real alerts carry a few).
+MAX_INFOS = 50
+#: Segments an alert's SMS may take, its footer included.
 MAX_SEGMENTS = 3
-ELLIPSIS = "..."
 #: An alert sent longer ago than this is history, not a warning: it reaches nobody (the OASIS samples of 2003
 #: once went out as emergencies).
 MAX_AGE_S = 24 * 3600
@@ -151,11 +153,20 @@ def parse(body: bytes) -> Alert:
         sent=_time(_text(root, "sent", required=True), "sent"), status=_enum(root, "status", STATUSES, "alert"),
         msg_type=_enum(root, "msgType", MSG_TYPES, "alert"), scope=_enum(root, "scope", SCOPES, "alert"),
         references=references,
-        infos=tuple(_info(element) for element in root.findall(f"{{{NS}}}info")),
+        infos=tuple(_info(element) for element in _infos(root)),
     )
     if alert.msg_type in ("Update", "Cancel") and not references:
         raise CapError(f"An alert of msgType {alert.msg_type} needs <references>.")
     return alert
+
+
+def _infos(root: Element) -> list[Element]:
+    """The alert's ``<info>`` blocks: one per language, so a handful; more than :data:`MAX_INFOS` is not an alert
+    for people but a way to make the gateway work."""
+    infos = root.findall(f"{{{NS}}}info")
+    if len(infos) > MAX_INFOS:
+        raise CapError(f"The alert has {len(infos)} <info> blocks; at most {MAX_INFOS} (one per language) are read.")
+    return infos
 
 
 def _references(value: str) -> list[tuple[str, str]]:
@@ -183,7 +194,7 @@ def _info(element: Element) -> Info:
     expires = _text(element, "expires")
     headline = _text(element, "headline") or event
     detail = _text(element, "instruction") or _text(element, "description")
-    return Info(language=language, text=fit(headline, detail), urgency=urgency, severity=severity,
+    return Info(language=language, text=text_of(headline, detail), urgency=urgency, severity=severity,
                 topics=frozenset(CATEGORY_TOPICS.get(c, DEFAULT_TOPIC) for c in categories),
                 expires=_time(expires, "expires") if expires else None, countries=tuple(_countries(element)))
 
@@ -209,33 +220,12 @@ def country_code(value: str) -> str:
     return country
 
 
-def fit(headline: str, detail: str, max_segments: int = MAX_SEGMENTS) -> str:
-    """``headline. detail`` in at most ``max_segments`` SMS segments, cut at a word with ``...`` if needed.
-
-    Bounded whatever the input: only the characters that can be sent are folded and measured (a headline of one
-    8,000-character word once took seconds when the cut shed one character per segment count).
-    """
+def text_of(headline: str, detail: str) -> str:
+    """``headline. detail``, folded to GSM-7 look-alikes where that helps, no longer than a broadcast may be
+    (the cut to :data:`MAX_SEGMENTS` segments, footer included, is made when the broadcast is created)."""
     headline = headline.rstrip(" .")
     full = f"{headline}. {detail}" if detail else headline
-    # No text of more characters than the largest budget in septets can fit, and folding never shortens a text:
-    # fold only what can be sent, so a 512 KB field costs no more than a short one.
-    longest = SMS_PART["GSM-7"] * max_segments
-    text = to_gsm_lookalikes(full[:longest + 1])
-    if len(full) <= longest and sms_segments(text).segments <= max_segments:
-        return text
-    encoding = size_of(text)[0]
-    # Each part may lose one unit to an escape or surrogate pair that is not split across parts.
-    budget = (SMS_PART[encoding] - 1) * max_segments - len(ELLIPSIS)
-    used = end = 0
-    for end, char in enumerate(text):  # noqa: B007  (stops within one budget of characters)
-        used += size_of(char)[1] if encoding == "GSM-7" else utf16_units(char)
-        if used > budget:
-            break
-    cut = text[:end]
-    space = cut.rfind(" ")
-    if space > len(cut) // 2:  # end at a word, unless that would drop most of the text
-        cut = cut[:space]
-    return cut.rstrip(" .,;:") + ELLIPSIS
+    return to_gsm_lookalikes(full[:broadcasts.MAX_TEXT_CHARS])
 
 
 @dataclass(frozen=True)
@@ -315,7 +305,7 @@ def submit(connection: Redis, agency: str, alert: Alert, countries: Sequence[str
         return Outcome([], f"expired at {expires.isoformat()}")
     request = broadcasts.BroadcastRequest(
         message=alert.texts(), priority="emergency" if alert.emergency else "normal", countries=tuple(targets),
-        topics=tuple(topics), expires_at=expires, source="cap")
+        topics=tuple(topics), expires_at=expires, source="cap", max_segments=MAX_SEGMENTS)
     try:
         view = broadcasts.create(connection, agency, request, config)
     except BroadcastError as exc:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from menus.catalog import Catalog
+
     from .provider import Provider
 
 #: Recipients per provider request (AT documents no maximum; 500 keeps a request well under a second).
@@ -50,6 +52,11 @@ class OutboxConfig:
     #: Price of one SMS segment by ISO country code, with "default" for the rest.
     prices: dict[str, float] = field(default_factory=lambda: {"default": 0.01})
     currency: str = "USD"
+    #: Where a subscriber sends STOP (the short code or number that receives inbound SMS), named in the footer
+    #: of every normal broadcast; None: the footer says to reply.
+    stop_to: str | None = None
+    #: The catalogs the footer's words come from (the web app passes the one it loaded; None: loaded when needed).
+    catalog: Catalog | None = field(default=None, compare=False, repr=False)
     #: First back-off after a transient provider failure; it doubles per attempt up to RETRY_CAP_S.
     retry_base_s: float = RETRY_BASE_S
 

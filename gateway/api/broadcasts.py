@@ -45,7 +45,7 @@ def estimate_broadcast() -> Response:
     nothing, so it needs no Idempotency-Key."""
     request = validated(BroadcastBody).request()
     try:
-        return jsonify(broadcasts.estimate(store(), request, current_app.extensions["outbox"]))
+        return jsonify(broadcasts.estimate(store(), current_agency(), request, current_app.extensions["outbox"]))
     except BroadcastError as exc:
         raise as_api_error(exc) from None
 

@@ -24,7 +24,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from menus.gsm import is_gsm7, to_gsm_lookalikes
-from outbox import broadcasts, keys, subscribers
+from outbox import broadcasts, keys, signature, subscribers
 from outbox.errors import BroadcastError, Conflict, NotFound
 from outbox.estimate import fit_text, language_estimate
 from outbox.ledger import TERMINAL
@@ -104,11 +104,15 @@ def form_field(api_field: str) -> str:
     return api_field.split(".")[0] or "message"
 
 
-def sms_count(text: str, lookalikes: bool) -> dict[str, Any]:
-    """What one subscriber's phone receives: characters, encoding and segments (the estimate's arithmetic), and
-    the characters that force UCS-2, with whether replacing look-alikes would keep the text GSM-7."""
+def sms_count(text: str, lookalikes: bool, lang: str, priority: str = "normal") -> dict[str, Any]:
+    """What one subscriber's phone receives: characters, encoding and segments (the estimate's arithmetic, the
+    agency's footer included), and the characters that force UCS-2, with whether replacing look-alikes would keep
+    the text GSM-7."""
+    config = current_app.extensions["outbox"]
     sent = fit_text(text, lookalikes=lookalikes)
-    count = language_estimate(sent, 0)
+    count = language_estimate(sent + signature.footer(lang, agency=g.user.agency, ref=signature.PLACEHOLDER_REF,
+                                                      priority=priority, stop_to=config.stop_to,
+                                                      catalog=config.catalog), 0)
     culprits = sorted({c for c in sent if not is_gsm7(c)})
     return {**count, "culprits": culprits, "fixable": bool(culprits) and not lookalikes
             and is_gsm7(to_gsm_lookalikes(text)), "text": sent}
@@ -132,15 +136,15 @@ def needs_confirmation(draft: Draft, recipients: int) -> list[str]:
 
 
 def _compose(draft: Draft, errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
-    counts = {lang: sms_count(text, draft.lookalikes) for lang, text in draft.texts.items()}
+    counts = {lang: sms_count(text, draft.lookalikes, lang, draft.priority) for lang, text in draft.texts.items()}
     return render_template("console/broadcasts/compose.html", draft=draft, errors=errors or {}, counts=counts,
                            languages=languages(), choices=audience_choices()), status
 
 
 def _review(draft: Draft, body: BroadcastBody, errors: dict[str, str] | None = None,
             status: int = 200) -> tuple[str, int]:
-    quote = broadcasts.estimate(store(), body.request(), current_app.extensions["outbox"])
-    counts = {lang: sms_count(text, draft.lookalikes) for lang, text in body.message.items()}
+    quote = broadcasts.estimate(store(), g.user.agency, body.request(), current_app.extensions["outbox"])
+    counts = {lang: sms_count(text, draft.lookalikes, lang, draft.priority) for lang, text in body.message.items()}
     threshold = current_app.extensions["gateway"].settings.console_confirm_threshold
     return render_template("console/broadcasts/review.html", draft=draft, quote=quote, counts=counts,
                            confirmations=needs_confirmation(draft, int(quote["recipients"])), threshold=threshold,
@@ -160,7 +164,7 @@ def compose() -> tuple[str, int] | Response:
         return _compose(draft, errors, 422)
     if request.form.get("action") != "send":
         return _review(draft, body)
-    quote = broadcasts.estimate(store(), body.request(), current_app.extensions["outbox"])
+    quote = broadcasts.estimate(store(), g.user.agency, body.request(), current_app.extensions["outbox"])
     needed = needs_confirmation(draft, int(quote["recipients"]))
     missing = [c for c in needed if request.form.get(f"confirm_{c}") != "1"]
     if missing:
@@ -184,7 +188,8 @@ def count() -> str:
         abort(404)
     text = request.form.get(f"text_{lang}", "")
     return render_template("console/broadcasts/_count.html", lang=lang,
-                           count=sms_count(text, request.form.get("replace_lookalikes") == "1") if text else None)
+                           count=sms_count(text, request.form.get("replace_lookalikes") == "1", lang,
+                                           request.form.get("priority", "normal")) if text else None)
 
 
 @bp.post("/audience")
@@ -195,7 +200,8 @@ def audience() -> str:
     if not draft.texts:
         draft.texts = {draft.fallback: "."}  # the size does not depend on the words
     body, errors = validate(draft)
-    quote = broadcasts.estimate(store(), body.request(), current_app.extensions["outbox"]) if body else None
+    quote = (broadcasts.estimate(store(), g.user.agency, body.request(), current_app.extensions["outbox"])
+             if body else None)
     return render_template("console/broadcasts/_audience.html", quote=quote, error=errors.get("audience"))
 
 

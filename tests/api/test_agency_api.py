@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from outbox import refs
 from outbox.apikeys import create_key
 
 
@@ -42,8 +43,10 @@ def test_broadcast_end_to_end(client, key_a, drain, at_server):
     got = client.get(f"/api/v1/broadcasts/{body['id']}", headers=key_a).json
     assert got["status"] == "done"
     assert got["counts"]["sent"] == 67 and got["counts"]["queued"] == 0
-    assert at_server.messages_to("+254711000000") == ["Onyo la mafuriko"]
-    assert at_server.messages_to("+254711000100") == ["Flood warning: move to high ground"]
+    ref = body["ref"]
+    assert at_server.messages_to("+254711000000") == [f"Onyo la mafuriko\nagency-a, kumb. {ref}. Kusitisha, jibu ACHA"]
+    assert at_server.messages_to("+254711000100") == [
+        f"Flood warning: move to high ground\nagency-a, ref {ref}. Reply STOP to stop"]
     for mid in list(at_server.message_ids())[:5]:
         assert client.post("/sms/delivery", data={"id": mid, "status": "Success", "phoneNumber": "x"}).status_code \
             == 200
@@ -112,18 +115,22 @@ def test_list_newest_first_paginated(client, key_a):
 
 
 def test_encoding_estimates(client, key_a):
+    """Segments of exactly what the phone receives: the text and the footer (an emergency's: agency and ref)."""
+    footer = len("\nagency-a, ref ") + refs.REF_LENGTH
+    room = 160 - footer
+
     def estimate(text, **extra):
         r = client.post("/api/v1/broadcasts", headers=key_a, json={
-            "message": {"en": text}, "audience": {"phones": ["+254711000001"]}, **extra})
+            "message": {"en": text}, "audience": {"phones": ["+254711000001"]}, "priority": "emergency", **extra})
         return r.json["estimate"]["en"]["encoding"], r.json["estimate"]["en"]["segments"]
 
-    assert estimate("a" * 160) == ("GSM-7", 1)
-    assert estimate("a" * 161) == ("GSM-7", 2)
-    assert estimate("€" * 80) == ("GSM-7", 1)
-    assert estimate("€" * 81) == ("GSM-7", 2)
-    assert estimate("ê" * 70) == ("UCS-2", 1)
-    assert estimate("ê" * 71) == ("UCS-2", 2)
-    assert estimate("ê" * 71, replace_lookalikes=True) == ("GSM-7", 1)
+    assert estimate("a" * room) == ("GSM-7", 1)
+    assert estimate("a" * (room + 1)) == ("GSM-7", 2)
+    assert estimate("€" * (room // 2)) == ("GSM-7", 1)
+    assert estimate("€" * (room // 2 + 1)) == ("GSM-7", 2)
+    assert estimate("ê" * (70 - footer)) == ("UCS-2", 1)
+    assert estimate("ê" * (70 - footer + 1)) == ("UCS-2", 2)
+    assert estimate("ê" * (room // 2 * 2), replace_lookalikes=True) == ("GSM-7", 1)
     assert estimate("Ça va ‘bien’") == ("UCS-2", 1)
     assert estimate("Ça va ‘bien’", replace_lookalikes=True) == ("GSM-7", 1)
 

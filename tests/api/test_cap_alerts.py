@@ -131,12 +131,18 @@ def test_bad_cap_bodies(client, key_a):
     assert client.post(CAP, data=b"x" * (600 * 1024), headers={**key_a, **XML}).status_code == 413
 
 
-def test_long_text_fits_three_segments():
+def test_long_text_fits_three_segments_with_its_footer(client, key_a, drain, at_server):
+    _subscribe(client, key_a)
+    long = _info("en", "Cyclone warning", instruction="Move inland now. " * 60)
+    r = client.post(CAP, data=_alert("LONG", infos=long), headers={**key_a, **XML})
+    b = client.get(f"/api/v1/broadcasts/{r.json['broadcasts'][0]}", headers=key_a).json
+    assert all(e["segments"] == 3 for e in b["estimate"].values())
+    drain()
     from menus.gsm import sms_segments
-    from outbox.cap import fit
 
-    text = fit("Cyclone warning", "Move inland now. " * 60)
-    assert sms_segments(text).segments == 3 and text.endswith("...")
+    sent = at_server.messages_to("+254711000000")[0]
+    body, footer = sent.split("\n")
+    assert body.endswith("...") and footer == f"agency-a, ref {b['ref']}" and sms_segments(sent).segments == 3
 
 
 def _ids(client, key):

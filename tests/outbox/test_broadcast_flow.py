@@ -25,13 +25,16 @@ def test_each_recipient_once_in_their_language(conn, at_server, drain, outbox_co
     view = broadcasts.create(conn, "agency-a", BroadcastRequest(
         message={"en": "Storm warning", "sw": "Onyo la dhoruba"}, countries=("KE",)), outbox_config)
     assert view["recipients"] == 155
-    assert view["estimate"]["sw"] == {"encoding": "GSM-7", "segments": 1, "characters": 15, "recipients": 120}
-    assert view["estimate"]["en"]["recipients"] == 35
+    footer = len(f"\nagency-a, kumb. {view['ref']}. Kusitisha, jibu ACHA")
+    assert view["estimate"]["sw"] == {"encoding": "GSM-7", "segments": 1, "characters": 15 + footer,
+                                      "recipients": 120}
+    # French subscribers get the English text (the first) with their own footer: estimated as what they receive
+    assert view["estimate"]["en"]["recipients"] == 30 and view["estimate"]["fr"]["recipients"] == 5
     drain()
     got = at_server.all_recipients()
     assert sorted(got) == sorted(sw + en + fr)
-    assert all(at_server.messages_to(p) == ["Onyo la dhoruba"] for p in sw)
-    assert all(at_server.messages_to(p) == ["Storm warning"] for p in en + fr)
+    assert all([m.split("\n")[0] for m in at_server.messages_to(p)] == ["Onyo la dhoruba"] for p in sw)
+    assert all([m.split("\n")[0] for m in at_server.messages_to(p)] == ["Storm warning"] for p in en + fr)
     final = broadcasts.view(conn, view["id"], "agency-a")
     assert final["status"] == "done"
     assert final["counts"] == {"recipients": 155, "queued": 0, "sent": 155, "delivered": 0, "failed": 0,
@@ -102,10 +105,10 @@ def test_emergency_overtakes_normal(conn, at_server, drain, outbox_config):
     broadcasts.create(conn, "a", BroadcastRequest(message={"sw": "URGENT"}, countries=("UG",),
                                                   priority="emergency"), outbox_config)
     drain()
-    order = [s.message for s in at_server.sent]
+    order = [s.message.split("\n")[0] for s in at_server.sent]
     first_urgent = order.index("URGENT")
     assert first_urgent < len(order) - 1 and order.count("normal") == 6
-    assert sorted(p for s in at_server.sent if s.message == "URGENT" for p in s.to) == sorted(urgent)
+    assert sorted(p for s in at_server.sent if s.message.startswith("URGENT\n") for p in s.to) == sorted(urgent)
 
 
 def test_scheduled_broadcast_starts_when_due(conn, at_server, drain, outbox_config):
