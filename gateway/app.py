@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask
 from redis import Redis
 
+from handlers.services import Services as HandlerServices
 from identity.keyring import Keyring
 from menus.catalog import Catalog
 from menus.engine import Engine
@@ -43,7 +44,7 @@ class Gateway:
     keyring: Keyring
     catalog: Catalog
     menus: MenuSet
-    engine: Engine
+    engine: Engine[HandlerServices]
     sessions: SessionStore
     services: Services
     ussd: UssdService
@@ -72,16 +73,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     catalog = Catalog.load()
     menus = MenuSet.load()
     keyring = secrets.keyring(settings)
-    services = Services(settings=settings, redis=connection, catalog=catalog, keyring=keyring)
-    engine = Engine(menus, catalog, HANDLERS, settings.page_budget)
-    session_key = keyring.key("session digests")
+    services = Services.build(settings, connection, catalog, keyring)
+    engine: Engine[HandlerServices] = Engine(menus, catalog, HANDLERS, settings.page_budget, services=services)
+    # The installation's keys reach the session path here, and only here.
     sessions = SessionStore(connection, ttl=settings.session_ttl, resume_ttl=settings.resume_ttl,
-                            pepper=lambda: session_key)
-    service = UssdService(engine, sessions, catalog, keyring, services=services,
+                            key=keyring.key("session digests"))
+    service = UssdService(engine, sessions, catalog, pseudonym=keyring.pseudonym,
                           effects=lambda effects, caller: dispatch_effects(services, effects, caller))
 
     audio = AudioLibrary(settings.audio_dir, connection, keyring.key("voice audio names"))
-    voice = VoiceService(engine, sessions, catalog, audio, connection, keyring, services=services,
+    voice = VoiceService(engine, sessions, catalog, audio, connection, keyring,
                          own_number=settings.at_voice_number,
                          effects=lambda effects, caller: dispatch_effects(services, effects, caller))
 

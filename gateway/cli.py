@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -157,7 +157,8 @@ def check_menus() -> None:
 
     settings = _settings()
     catalog, menus = Catalog.load(), MenuSet.load()
-    engine = Engine(menus, catalog, HANDLERS, settings.page_budget)
+    # check-menus draws no screen through a handler: the engine needs no services.
+    engine: Engine[Any] = Engine(menus, catalog, HANDLERS, settings.page_budget, services=None)
     faults = check_all(menus, catalog, engine, settings.page_budget)
     measured = AudioLibrary.measured(settings.audio_dir)
     faults += voice_faults(menus, catalog, engine, settings.voice_max_prompt_s, measured)
@@ -188,7 +189,7 @@ def build_audio(out: Path | None) -> None:
 
     settings = _settings()
     catalog, menus = Catalog.load(), MenuSet.load()
-    engine = Engine(menus, catalog, HANDLERS, settings.page_budget)
+    engine: Engine[Any] = Engine(menus, catalog, HANDLERS, settings.page_budget, services=None)  # menu screens only
     languages = tuple(lang for lang in catalog.languages if lang not in SAY_LANGUAGES)
     prompts = [p for p in static_prompts(menus, catalog, engine, languages) if p.lang not in SAY_LANGUAGES]
     try:

@@ -1,6 +1,6 @@
 """What handlers get to work with, and the registry that plugs them into the menus by name.
 
-The gateway builds :class:`Services` once per process. Handlers receive it through ``Caller.services``; effects
+The gateway builds :class:`Services` once per process. Handlers receive it as ``call.services``; effects
 they return are dispatched here after the session is saved, so a replayed USSD request never repeats them.
 
 Effects:
@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from redis import Redis
 from rq import Queue
 
 from handlers import alerts, help, money, reports
-from handlers.corridors import load_corridors
-from handlers.curation import install as install_curated_directory
+from handlers import services as handler_services
+from handlers.corridors import CorridorTable, load_corridors
+from handlers.curation import LiveDirectory
 from handlers.remittance.providers import BalanceReader
 from identity.keyring import Keyring
 from identity.phones import mask
@@ -41,21 +42,27 @@ log = logging.getLogger(__name__)
 BALANCE_JOB = "handlers.remittance.jobs.send_balance"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
+    """The gateway's implementation of :class:`handlers.services.Services`: one per process, every data file
+    parsed when it is built (:meth:`build`), never on a caller's request."""
+
     settings: Settings
     redis: Redis
     catalog: Catalog
     #: The installation's keys (pseudonyms, sealed numbers, encrypted text, PIN hashes): handlers key per-caller
     #: data with it and store nothing readable without it.
     keyring: Keyring
-    balance: BalanceReader = field(init=False)
+    balance: BalanceReader
+    #: The help directory as callers see it: the file plus the console's curated edits (``directory()``).
+    directory: LiveDirectory
+    corridors: CorridorTable
 
-    def __post_init__(self) -> None:
-        # Parse the data files now, at start, never on a caller's request.
-        install_curated_directory(self.redis)
-        load_corridors()
-        self.balance = BalanceReader(balance_spec(self.settings), self.settings.balance_deadline_s)
+    @classmethod
+    def build(cls, settings: Settings, redis: Redis, catalog: Catalog, keyring: Keyring) -> Services:
+        return cls(settings=settings, redis=redis, catalog=catalog, keyring=keyring,
+                   balance=BalanceReader(balance_spec(settings), settings.balance_deadline_s),
+                   directory=LiveDirectory(redis), corridors=load_corridors())
 
 
 def balance_spec(settings: Settings) -> dict[str, object]:
@@ -66,8 +73,8 @@ def balance_spec(settings: Settings) -> dict[str, object]:
 
 
 #: Every handler a menu may name as ``handler`` or ``action``. Handlers are plain functions of a
-#: :class:`menus.engine.Call`; they reach Redis and the outbox through ``call.caller.services``.
-HANDLERS: dict[str, Handler] = {
+#: :class:`menus.engine.Call`; they reach Redis, the data files and the outbox through ``call.services``.
+HANDLERS: dict[str, Handler[handler_services.Services]] = {
     "help.emergency": help.emergency,
     "help.embassy": help.embassy,
     "help.offices": help.offices,

@@ -20,12 +20,13 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from redis.exceptions import RedisError
 
-from identity.keyring import Keyring
 from identity.phones import mask, region_of_calling_code
 from menus.catalog import Catalog
-from menus.engine import RESUME, Caller, Effect, Engine, NeedsHandler, Turn
+from menus.engine import Caller, Effect, Engine, NeedsHandler, Turn
 from menus.languages import default_language
-from sessions.store import FirstScreen, Session, SessionBusy, SessionStore
+from menus.state import EngineState
+from sessions.session import Session
+from sessions.store import FirstScreen, ResumePoint, SessionBusy, SessionStore
 
 from . import metrics
 
@@ -34,9 +35,13 @@ log = logging.getLogger(__name__)
 #: A real AT callback is a few hundred bytes; anything far larger is not one.
 MAX_BODY_BYTES = 16 * 1024
 _PHONE = re.compile(r"^\+?\d{6,15}$")
-_SESSION_ID = re.compile(r"^[\w.:-]{1,128}$")
+#: AT's session ids are short printable tokens; any printable text up to 128 characters is accepted, since keys
+#: are built from a digest of it (SessionStore.ref), never from the id itself.
+_SESSION_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
 
 EffectSink = Callable[[Sequence[Effect], Caller], None]
+#: (body, outcome for the metrics)
+Answer = tuple[str, str]
 
 
 class BadCallback(ValueError):
@@ -83,22 +88,23 @@ def msisdn(raw: str | None) -> str | None:
 
 
 class UssdService:
-    """Answers one USSD callback. Thread-safe: every request's state lives in its own locals and in Redis."""
+    """Answers one USSD callback. Thread-safe: every request's state lives in its own locals and in Redis.
 
-    def __init__(self, engine: Engine, sessions: SessionStore, catalog: Catalog, keyring: Keyring,
-                 services: Any = None, effects: EffectSink | None = None) -> None:
+    ``pseudonym`` names a caller by their number (the installation's keyed pseudonym).
+    """
+
+    def __init__(self, engine: Engine[Any], sessions: SessionStore, catalog: Catalog,
+                 pseudonym: Callable[[str], str], effects: EffectSink | None = None) -> None:
         self.engine = engine
         self.sessions = sessions
         self.catalog = catalog
-        self.keyring = keyring
-        self.services = services
+        self.pseudonym = pseudonym
         self.effects = effects
 
     def answer(self, form: Mapping[str, str]) -> str:
         """The body to send back: always ``CON …`` or ``END …``."""
         started = time.perf_counter()
         request = UssdRequest.from_form(form)
-        outcome = "ok"
         try:
             body, outcome = self._answer(request)
         except Exception:  # a handler bug must reach the caller as an apology, never as a 5xx
@@ -109,99 +115,103 @@ class UssdService:
         metrics.USSD_LATENCY.observe(time.perf_counter() - started)
         return body
 
-    def _answer(self, request: UssdRequest) -> tuple[str, str]:
+    def screen_of(self, session_id: str, phone: str) -> str | None:
+        """The screen a session was on (for end-of-session statistics), or None once it expired."""
+        text = self.sessions.state_of(self.sessions.ref(session_id), self.pseudonym(phone))
+        return EngineState.loads(text).screen if text else None
+
+    def _answer(self, request: UssdRequest) -> Answer:
+        """The second and later requests of a session usually find this process's copy of it: when the step only
+        moves between menu screens (no handler can run twice), that copy answers with one compare-and-set save.
+        Anything else (no copy, a stale one, a handler, a concurrent request) takes the locked path."""
         try:
-            caller_id = self.keyring.pseudonym(request.phone)
-            fast = self._from_local_copy(request, caller_id)
-            if fast is not None:
-                return fast
-            session = self.sessions.open(request.session_id, caller_id, self._first_screen(request, caller_id))
+            caller_id = self.pseudonym(request.phone)
+            ref = self.sessions.ref(request.session_id)
+            session = self.sessions.cached(ref, caller_id)
+            if session is not None:
+                try:
+                    fast = self._step(session, request, pure=True)
+                except NeedsHandler:
+                    fast = None
+                if fast is not None:
+                    return fast
+            session = self.sessions.open(ref, caller_id, self._first_screen(request, ref, caller_id))
             if session.created:
                 return session.last_response or "", "ok"
         except (RedisError, SessionBusy) as exc:
             log.warning("USSD session store unavailable: %s", type(exc).__name__)
             return self._apology(request, None), "unavailable"
-        lang = (session.state or {}).get("l") or session.lang or self._guess_language(request)
         try:
-            cached = session.replay(request.text)
-            if cached is not None:
-                self.sessions.release(session)
-                return cached, "replay"
-            caller = Caller(request.session_id, request.phone, request.network_code, request.service_code, lang,
-                            self.services)
-            if session.state is None:
-                turn = self.engine.start(caller, known_language=session.lang is not None, resume=session.resume)
-                if request.text:
-                    turn = self._then(caller, turn, request.text)
-            else:
-                rest = session.new_input(request.text)
-                if rest is None:
-                    turn = self.engine.redisplay(session.state, "common.rewritten")
-                else:
-                    turn = self.engine.feed(caller, session.state, rest)
-            body, saved = self._save(session, request, turn)
+            answer = self._step(session, request, pure=False)
         except RedisError as exc:
             log.warning("USSD session store failed mid-request: %s", type(exc).__name__)
-            return self._apology(request, lang), "unavailable"
+            return self._apology(request, session.lang), "unavailable"
         except Exception:  # a handler bug: the caller gets an apology, the session stays usable
             log.exception("USSD handler failed (session %s, caller %s)", request.session_id[-8:],
                           mask(request.phone))
             self._release_quietly(session)
-            return self._apology(request, lang), "error"
-        if saved and turn.effects and self.effects is not None:
+            return self._apology(request, session.lang), "error"
+        assert answer is not None  # only a pure step gives up
+        return answer
+
+    def _step(self, session: Session, request: UssdRequest, *, pure: bool) -> Answer | None:
+        """One request against a loaded session: the replay cache, else the engine, then the save. ``pure``: the
+        session is this process's unlocked copy; None (or :class:`NeedsHandler`) then sends the request down the
+        locked path, and nothing was done."""
+        cached = session.replay(request.text)
+        if cached is not None:
+            self.sessions.release(session)
+            return cached, "replay"
+        state = EngineState.loads(session.state) if session.state else None
+        caller = self._caller(request, session, state.lang if state else None)
+        if state is None:
+            if pure:
+                return None
+            resume_point = EngineState.loads(session.resume_point) if session.resume_point else None
+            turn = self.engine.start(caller, known_language=session.lang is not None, resume_point=resume_point)
+            if request.text:  # a session that starts with inputs already (``*384*55*1#``)
+                turn = self._then(caller, turn, request.text)
+        else:
+            rest = session.new_input(request.text)
+            if rest is None:
+                turn = self.engine.redisplay(state, "common.rewritten")
+            else:
+                turn = self.engine.feed(caller, state, rest, pure=pure)
+        body = _body(turn)
+        if self.engine.offers_resume(turn.state):
+            resume = ResumePoint.KEEP
+        else:
+            resume = ResumePoint.SET if self.engine.resumable(turn.state) else ResumePoint.CLEAR
+        saved = self.sessions.save(session, text=request.text, state=turn.state.dumps(), lang=turn.state.lang,
+                                   response=body, ended=turn.end, resume=resume, compare=pure)
+        if not saved:
+            # Pure: another process saved the session since this copy was made; take the locked path. Locked:
+            # the lock expired under a slow request, whoever holds it now decides; the caller still gets this.
+            return None if pure else (body, "stale")
+        if turn.effects and self.effects is not None:
             self.effects(turn.effects, caller)
         return body, "end" if turn.end else "ok"
 
-    def _from_local_copy(self, request: UssdRequest, caller_id: str) -> tuple[str, str] | None:
-        """Answer from this process's copy of the session with one compare-and-set save, when the step only moves
-        between menu screens (no handler can run twice). None sends the request down the locked path."""
-        session = self.sessions.cached(request.session_id, caller_id)
-        if session is None or session.state is None:
-            return None
-        cached = session.replay(request.text)
-        if cached is not None:
-            return cached, "replay"
-        rest = session.new_input(request.text)
-        if rest is None:
-            return None
-        caller = Caller(request.session_id, request.phone, request.network_code, request.service_code,
-                        session.state["l"], self.services)
-        try:
-            turn = self.engine.feed(caller, session.state, rest, pure=True)
-        except NeedsHandler:
-            return None
-        body, saved = self._save(session, request, turn, compare=True)
-        if not saved:
-            return None
-        return body, "end" if turn.end else "ok"
+    def _caller(self, request: UssdRequest, session: Session, lang: str | None) -> Caller:
+        return Caller(session.id, request.phone, request.network_code, request.service_code,
+                      lang or session.lang or self._guess_language(request), session.caller)
 
-    def _first_screen(self, request: UssdRequest, caller_id: str) -> FirstScreen | None:
+    def _first_screen(self, request: UssdRequest, ref: str, caller_id: str) -> FirstScreen | None:
         """The answer to a session's first request, worked out on this process's guess of the caller's language
         (none for a caller it has not seen) and no resume point; the store saves it in the round trip that would
         otherwise only load, when the guess is right. None when the first request carries inputs already."""
         if request.text:
             return None
         known = self.sessions.known_language(caller_id)
-        caller = Caller(request.session_id, request.phone, request.network_code, request.service_code,
-                        known or self._guess_language(request), self.services)
+        caller = Caller(ref, request.phone, request.network_code, request.service_code,
+                        known or self._guess_language(request), caller_id)
         try:
             turn = self.engine.start(caller, known_language=known is not None, pure=True)
         except NeedsHandler:
             return None
-        return FirstScreen(known or "", turn.state, _body(turn))
-
-    def _save(self, session: Session, request: UssdRequest, turn: Turn, *, compare: bool = False) -> tuple[str, bool]:
-        """Save the turn; return the body to send and whether it was saved (False: another request got there
-        first, or a lock expired under this one). The resume point follows :meth:`Engine.resumable`."""
-        body = _body(turn)
-        # On the resume offer itself the resume point stays as it is until the caller picks.
-        resume = None if turn.state.get("s") == RESUME else self.engine.resumable(turn.state)
-        saved = self.sessions.save(session, text=request.text, state=turn.state, response=body, ended=turn.end,
-                                   resume=resume, compare=compare)
-        return body, saved
+        return FirstScreen(known or "", turn.state.dumps(), _body(turn))
 
     def _then(self, caller: Caller, first: Turn, text: str) -> Turn:
-        """A session that starts with inputs already (a dial string like ``*384*55*1#``)."""
         turn = self.engine.feed(caller, first.state, text)
         turn.effects = [*first.effects, *turn.effects]
         return turn

@@ -47,9 +47,7 @@ def ussd_events() -> Response:
         screen = None
         phone = msisdn(request.form.get("phoneNumber"))
         if status in ("Incomplete", "Failed") and session_id and phone:
-            gateway = current_app.extensions["gateway"]
-            state = gateway.sessions.state_of(gateway.keyring.pseudonym(phone), session_id)
-            screen = state.get("s") if state else None
+            screen = current_app.extensions["gateway"].ussd.screen_of(session_id, phone)
         pipe = connection.pipeline(transaction=False)
         pipe.hincrby(status_key, status, 1)
         pipe.expire(status_key, STATS_TTL)

@@ -1,14 +1,13 @@
 """What every handler needs to know about the call: the stores, the caller's pseudonym, where they are and where
 they are from, and text helpers that keep dynamic text (country names, amounts) inside a USSD page's alphabet.
 
-The services object is the gateway's :class:`gateway.services.Services`; handlers only read its attributes
-(``redis``, ``settings``, ``keyring``, ``balance``), so this package never imports ``gateway``.
+The services object is typed by :class:`handlers.services.Services` (the gateway implements it), so this package
+never imports ``gateway``.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, format_decimal
@@ -18,19 +17,21 @@ from menus.engine import Call
 from menus.gsm import is_gsm7, to_gsm_lookalikes
 
 from .geo import country_for_network
+from .services import Services
 
 # Bidi marks Babel puts around Arabic numbers: invisible on a smartphone, junk boxes on many feature phones.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u061c\u2066\u2067\u2068\u2069"), None)
 _SPACES = {ord("\u00a0"): " ", ord("\u202f"): " "}
 
 
-def services(call: Call) -> Any:
-    return call.caller.services
+def services(call: Call[Services]) -> Services:
+    """What the handler may use beyond the call (see :mod:`handlers.services`)."""
+    return call.services
 
 
-def pseudonym(call: Call) -> str:
+def pseudonym(call: Call[Services]) -> str:
     """The caller's pseudonym (32 hex characters): what every per-caller key is built from."""
-    return str(services(call).keyring.pseudonym(call.caller.phone))
+    return call.caller.pseudonym
 
 
 def host_of(call: Call) -> str | None:

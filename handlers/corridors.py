@@ -11,7 +11,8 @@ table exposes ``demo`` and ``as_of`` so that every screen that shows a figure ca
 Total cost follows RPW's definition: fee + FX margin x amount. Fees are quoted for 200 USD and treated as flat
 for other amounts, which is close for small transfers and increasingly wrong for large ones.
 
-Pure: no Redis, no Flask. The YAML is parsed once by :func:`load_corridors`, at start-up.
+Pure: no Redis, no Flask. The YAML is parsed once by :func:`load_corridors`, at start-up; the gateway keeps the
+table in its services (``call.services.corridors``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -150,9 +150,8 @@ def parse_corridors(data: Any, path: Path | str = "<data>") -> CorridorTable:
     )
 
 
-@cache
 def load_corridors(path: str | Path | None = None) -> CorridorTable:
-    """Parse the corridors file once and cache it (per path); call at start-up, never per request."""
+    """Parse the corridors file: at start-up (the gateway keeps the result in its services), never per request."""
     resolved = Path(path) if path is not None else DEFAULT_PATH
     return parse_corridors(yaml.load(resolved.read_text(encoding="utf-8"), Loader=_LOADER), resolved)
 
@@ -162,16 +161,16 @@ def cheapest(
     host: str,
     amount_usd: float = 200,
     limit: int = 3,
-    table: CorridorTable | None = None,
+    *,
+    table: CorridorTable,
 ) -> list[Quote]:
     """The ``limit`` cheapest options for sending ``amount_usd`` from ``host`` to ``origin``, cheapest first.
 
     Ties on total cost go to the faster option, then to file order, so the screen is stable between requests.
     An uncovered corridor gives an empty list.
     """
-    t = table or load_corridors()
     # Cents are the unit people compare; rounding also keeps float noise (8.809999...) off the screen and out of ties.
-    quotes = [Quote(o, amount_usd, round(o.total_cost_usd(amount_usd), 2)) for o in t.options(origin, host)]
+    quotes = [Quote(o, amount_usd, round(o.total_cost_usd(amount_usd), 2)) for o in table.options(origin, host)]
     quotes.sort(key=lambda q: (q.total_cost_usd, _SPEED_RANK[q.option.speed]))  # stable: file order breaks ties
     return quotes[: max(limit, 0)]
 

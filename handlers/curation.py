@@ -5,7 +5,7 @@ console (a changed number, a source, the date they checked it). Their edits live
 per entry (keyed by :func:`entry_id`, a digest of what identifies the entry in the file), plus a version counter
 bumped by every edit.
 
-The help screens read the directory through :func:`handlers.directory.current`, which this module feeds: the
+The help screens read the directory from :class:`LiveDirectory` (the gateway keeps one in its services): the
 file parsed once, with the overlay applied, rebuilt only when the version changed. A process looks at the
 version at most every :data:`REFRESH_S` seconds, so the USSD hot path makes no Redis call for it but once in
 that interval, and an edit reaches every caller within it. An edit whose entry has since changed in the file no
@@ -163,13 +163,14 @@ def save(connection: Redis, key: str, changes: Mapping[str, Any]) -> None:
 class LiveDirectory:
     """The directory the help screens read: the file, plus the overlay as of its latest version (see module doc).
 
-    Installed once per process with :func:`install`. A Redis failure keeps the last directory: a caller in
-    trouble still gets numbers, if not the very latest edit.
+    One per process (``gateway.services.Services.directory``). A Redis failure keeps the last directory: a caller
+    in trouble still gets numbers, if not the very latest edit.
     """
 
     def __init__(self, connection: Redis, refresh_s: float = REFRESH_S) -> None:
         self._connection = connection
-        self._refresh_s = refresh_s
+        #: Seconds between looks at the overlay's version (a test sets 0: every lookup looks).
+        self.refresh_s = refresh_s
         self._directory = helplines.load_directory()
         self._version: str | None = None
         self._next_check = 0.0
@@ -179,7 +180,7 @@ class LiveDirectory:
         now = time.monotonic()
         if now >= self._next_check and self._lock.acquire(blocking=False):
             try:
-                self._next_check = now + self._refresh_s
+                self._next_check = now + self.refresh_s
                 version = optional_text(self._connection.get(VERSION_KEY))
                 if version != self._version:
                     self._directory = apply(helplines.load_directory(), load_overlay(self._connection))
@@ -190,8 +191,3 @@ class LiveDirectory:
                 self._lock.release()
         return self._directory
 
-
-def install(connection: Redis, refresh_s: float = REFRESH_S) -> LiveDirectory:
-    live = LiveDirectory(connection, refresh_s)
-    helplines.use(live)
-    return live

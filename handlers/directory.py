@@ -2,8 +2,8 @@
 
 The data lives in ``handlers/data/helplines.yaml`` (schema in that file's header and in ``handlers/data/README.md``).
 This module turns it into frozen dataclasses indexed by country, so that a USSD screen costs a dict lookup:
-the YAML is parsed once, by :func:`load_directory`, which the gateway calls at start-up; every lookup after that
-reads the cached :class:`Directory`.
+the YAML is parsed once, by :func:`load_directory`, which the gateway calls at start-up and keeps in its services
+(``call.services.directory``); every lookup takes that :class:`Directory`.
 
 Screen text is translated elsewhere: a :class:`Contact` carries a translation-independent ``kind`` (``police``,
 ``labour``, ``embassy``...) and the menus turn kinds into words. Names of embassies stay in English.
@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -300,9 +299,8 @@ def parse_directory(data: Any, path: Path) -> Directory:
     )
 
 
-@cache
 def load_directory(path: str | Path | None = None) -> Directory:
-    """Parse the helplines file once and cache it (per path); call at start-up, never per request.
+    """Parse the helplines file: at start-up (the gateway keeps the result in its services), never per request.
 
     Args:
         path: the YAML file; ``None`` means the bundled ``handlers/data/helplines.yaml``.
@@ -319,47 +317,31 @@ def load_directory(path: str | Path | None = None) -> Directory:
     return parse_directory(data, resolved)
 
 
-#: Where the lookups below get the directory when none is passed: the file, or (once installed) the curated
-#: directory of :mod:`handlers.curation` (the file plus the console's edits).
-_provider: Callable[[], Directory] | None = None
-
-
-def use(provider: Callable[[], Directory] | None) -> None:
-    """Make the lookups read ``provider()`` instead of the file (None: the file again)."""
-    global _provider
-    _provider = provider
-
-
-def current() -> Directory:
-    """The directory the help screens show: the curated one when installed, else the file."""
-    return _provider() if _provider is not None else load_directory()
-
-
-def emergency_contacts(host: str, directory: Directory | None = None) -> list[Contact]:
+def emergency_contacts(host: str, directory: Directory) -> list[Contact]:
     """Emergency services and hotlines (labour, trafficking...) in ``host``, most urgent first.
 
     Emergency kinds come first in :data:`EMERGENCY_KINDS` order, then hotlines in :data:`HOTLINE_KINDS` order; an
     unknown host gives an empty list, and the menu says so rather than guessing another country's numbers.
     """
-    d = directory or current()
+    d = directory
     return list(d.emergency.get(host, ()))
 
 
-def home_contacts(origin: str, host: str, directory: Directory | None = None) -> list[Contact]:
+def home_contacts(origin: str, host: str, directory: Directory) -> list[Contact]:
     """The caller's own country's help while abroad: its missions in ``host``, then its home-side lines.
 
     Missions (embassy before consulate) are listed first because they can act locally; the origin's
     home-side lines (e.g. a ministry's diaspora hotline, kind ``consular``) follow, and are the only help when the
     origin has no mission in ``host``. A caller at home (``origin == host``) gets the home-side lines only.
     """
-    d = directory or current()
+    d = directory
     missions = d.missions.get((origin, host), ()) if origin != host else ()
     return [*missions, *d.home_lines.get(origin, ())]
 
 
-def international_offices(host: str, directory: Directory | None = None) -> list[Contact]:
+def international_offices(host: str, directory: Directory) -> list[Contact]:
     """International organisations' offices in ``host`` (IOM country office and the like)."""
-    d = directory or current()
+    d = directory
     return list(d.offices.get(host, ()))
 
 

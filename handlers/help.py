@@ -58,20 +58,21 @@ def _contact_screen(call: Call, contacts: list[Contact], country: str | None, ti
 def emergency(call: Call) -> Reply:
     """``help.emergency``: police, ambulance, fire and hotlines of the country the caller is in."""
     host = host_of(call)
-    return _contact_screen(call, emergency_contacts(host) if host else [], host, "help.emergency.title", "help.none")
+    contacts = emergency_contacts(host, services(call).directory()) if host else []
+    return _contact_screen(call, contacts, host, "help.emergency.title", "help.none")
 
 
 def embassy(call: Call) -> Reply:
     """``help.embassy``: the caller's own country's embassy or consulate here, and its helplines at home."""
     host, origin = host_of(call), origin_of(call)
-    contacts = home_contacts(origin, host) if origin and host else []
+    contacts = home_contacts(origin, host, services(call).directory()) if origin and host else []
     return _contact_screen(call, contacts, origin, "help.embassy.title", "help.embassy.none", with_city=True)
 
 
 def offices(call: Call) -> Reply:
     """``help.offices``: international organisations' offices (IOM...) in the country the caller is in."""
     host = host_of(call)
-    contacts = international_offices(host) if host else []
+    contacts = international_offices(host, services(call).directory()) if host else []
     return _contact_screen(call, contacts, host, "help.offices.title", "help.offices.none", with_city=True)
 
 
@@ -79,7 +80,9 @@ def sms_text(call: Call) -> str:
     """The SMS "send me these numbers": dialable entries only, international form where known."""
     host, origin = host_of(call), origin_of(call)
     parts = [call.t("help.sms.title", country=country_name(host, call.caller.lang))]
-    contacts = [*(emergency_contacts(host) if host else []), *(home_contacts(origin, host) if origin and host else [])]
+    directory = services(call).directory()
+    contacts = [*(emergency_contacts(host, directory) if host else []),
+                *(home_contacts(origin, host, directory) if origin and host else [])]
     for contact in contacts:
         if host and contact.reachable_from(host):
             mark = "" if contact.verified else _MARK

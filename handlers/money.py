@@ -19,7 +19,7 @@ from menus.engine import Call, Effect, Reply
 from menus.model import InputSpec, Target
 
 from .context import country_name, host_of, money, number, origin_of, pseudonym, services
-from .corridors import cheapest, load_corridors
+from .corridors import cheapest
 from .remittance import accounts, pins
 from .remittance.providers import ProviderError
 
@@ -85,8 +85,8 @@ def costs(call: Call) -> Reply:
     """``money.costs``: the three cheapest ways to send 200 USD along the caller's corridor."""
     host, origin = host_of(call), origin_of(call)
     lang = call.caller.lang
-    table = load_corridors()
-    quotes = cheapest(origin, host, amount_usd=table.quoted_amount_usd, limit=3) if origin and host else []
+    table = services(call).corridors
+    quotes = cheapest(origin, host, amount_usd=table.quoted_amount_usd, limit=3, table=table) if origin and host else []
     if not quotes:
         return Reply(text=call.t("money.costs.none", home=country_name(origin, lang), host=country_name(host, lang)))
     header = call.t("money.costs.title", amount=money(table.quoted_amount_usd, "USD", lang),

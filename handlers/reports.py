@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from identity.phones import mask
 from menus.engine import Call, Effect, Reply
+from redis_reply import optional_text
 
 from . import casework
 from .context import host_of, origin_of, services
@@ -27,8 +28,7 @@ CATEGORIES = ("abuse", "wages", "trafficking", "other")
 
 def _save(call: Call, **fields: str) -> str:
     svc = services(call)
-    raw = svc.redis.get(report_category_key(call.caller.session_id))
-    category = raw.decode() if raw else "other"
+    category = optional_text(svc.redis.get(report_category_key(call.caller.session_id))) or "other"
     base = {"category": category if category in CATEGORIES else "other", "language": call.caller.lang,
             "host_country": host_of(call) or "", "home_country": origin_of(call) or "",
             "phone_masked": mask(call.caller.phone)}

@@ -4,6 +4,7 @@ fits one USSD page in every language (with the longest notice a re-prompt can ad
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from .catalog import Catalog
 from .engine import Engine
@@ -14,10 +15,10 @@ from .render import paginate
 # Notices a screen may carry above it when re-prompting.
 _NOTICES = ("common.invalid_choice", "common.invalid_input", "common.rewritten")
 _FIXED_KEYS = ("common.more", "common.back", "common.home", "common.unavailable", "common.resume.title",
-               "common.resume.continue", "common.resume.restart", *_NOTICES)
+               "common.resume.continue", "common.resume.restart", "common.invalid_choice.short", *_NOTICES)
 
 
-def check_all(menus: MenuSet, catalog: Catalog, engine: Engine, budget: int,
+def check_all(menus: MenuSet, catalog: Catalog, engine: Engine[Any], budget: int,
               extra_keys: Iterable[str] = ()) -> list[str]:
     """Every fault found, as readable lines; empty when all is well."""
     used = {key for screen in menus.screens.values() for key in screen.keys()} | set(_FIXED_KEYS) | set(extra_keys)
@@ -32,7 +33,7 @@ def check_all(menus: MenuSet, catalog: Catalog, engine: Engine, budget: int,
             for notice in (None, *(catalog.text(lang, key) for key in _NOTICES)):
                 full_header = f"{notice}\n{header}" if notice else header
                 try:
-                    pages = paginate(full_header, lines, nav, budget, can_go_back=True, show_home=True)
+                    pages = paginate(full_header, lines, nav, budget, can_go_back=True, show_home=True, options=True)
                 except ValueError as exc:
                     faults.append(f"{lang}: {screen.id}: {exc}")
                     break

@@ -10,39 +10,36 @@ and tripled the server's p99 latency (bench/README.md).
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .store import Session
+from .session import Session
 
 #: Sessions kept per process; the oldest goes first. About 1 KB each.
 MAX_SESSIONS = 20_000
 
+_Entry = tuple[float, str, str, int, str, str, str, str]
+
 
 class LocalSessions:
-    def __init__(self, ttl: int, max_sessions: int = MAX_SESSIONS) -> None:
-        self.ttl = ttl
+    def __init__(self, max_sessions: int = MAX_SESSIONS) -> None:
         self.max_sessions = max_sessions
-        self._items: dict[str, tuple[float, str, str, int, str, str, str, str]] = {}
+        self._items: dict[str, _Entry] = {}
         self._languages: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def get(self, session_id: str, caller: str) -> Session | None:
-        from .store import Session
-
         item = self._items.get(session_id)
         if item is None or item[0] < time.monotonic() or item[1] != caller:
             return None
         _, _, version, handled_len, digest, response, lang, state = item
-        return Session(session_id, caller, "", json.loads(state), handled_len, digest, response, None, lang or None,
-                       version)
+        return Session(id=session_id, caller=caller, state=state or None, handled_len=handled_len,
+                       handled_digest=digest, last_response=response, lang=lang or None, version=version)
 
-    def put(self, session: Session, state_json: str) -> None:
-        item = (time.monotonic() + self.ttl, session.caller, session.version, session.handled_len,
-                session.handled_digest, session.last_response or "", session.lang or "", state_json)
+    def put(self, session: Session, ttl: float) -> None:
+        """Keep ``session`` (as saved) for ``ttl`` seconds: no longer than Redis keeps it."""
+        item = (time.monotonic() + ttl, session.caller, session.version, session.handled_len,
+                session.handled_digest, session.last_response or "", session.lang or "", session.state or "")
         with self._lock:
             self._items.pop(session.id, None)
             self._items[session.id] = item

@@ -34,7 +34,7 @@ def test_check_menus_lists_faults(tmp_path: Path):
         "      - {label: no.such.key, action: no_such_handler}\n"
     )
     menus, catalog = MenuSet.load(tmp_path), Catalog.load()
-    faults = check_all(menus, catalog, Engine(menus, catalog, {}, 160), 160)
+    faults = check_all(menus, catalog, Engine(menus, catalog, {}, 160, services=None), 160)
     assert any("'welcome.nowhere'" in fault for fault in faults)
     assert any("no_such_handler" in fault for fault in faults)
     assert any("'no.such.key' is not in en.po" in fault for fault in faults)
@@ -96,7 +96,7 @@ def live_server(redis, redis_url: str, tmp_path: Path):
 def test_dial_walks_a_running_gateway(live_server: str):
     result = CliRunner().invoke(
         main, ["dial", "--url", live_server + "/ussd", "--phone", "+639171234567", "--network", "51502"],
-        input="1\n5\nx\n",
+        input="1\nx\n",
     )
     assert result.exit_code == 0, result.output
     assert "Piliin ang iyong wika" in result.output  # a Filipino number: Tagalog first

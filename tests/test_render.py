@@ -3,7 +3,7 @@
 import pytest
 
 from menus.gsm import fits_ussd
-from menus.render import NavLabels, paginate
+from menus.render import NavLabels, paginate, with_notice
 
 NAV = NavLabels("More", "Back", "Home")
 NAV_AR = NavLabels("المزيد", "رجوع", "الرئيسية")
@@ -21,7 +21,7 @@ def test_a_short_screen_is_one_page():
 @pytest.mark.parametrize("budget", [60, 100, 160, 182])
 def test_long_lists_paginate_without_splitting_options(budget):
     options = [f"{n} Option number {n} with a longer label" for n in range(1, 21)]
-    pages = paginate("Choose one of these", options, NAV, budget, can_go_back=False, show_home=True)
+    pages = paginate("Choose one of these", options, NAV, budget, can_go_back=False, show_home=True, options=True)
     assert len(pages) > 1
     for index, page in enumerate(pages):
         assert fits_ussd(page, budget), page
@@ -45,3 +45,41 @@ def test_arabic_pages_hold_80_characters():
     pages = paginate("اختر خياراً", options, NAV_AR, 160, can_go_back=True)
     assert len(pages) > 1
     assert all(fits_ussd(page, 160) and len(page) <= 80 for page in pages)
+
+
+@pytest.mark.parametrize(
+    ("header", "lines", "options", "first"),
+    [
+        # a data screen whose first line cannot join the title whole: its head fills the first page
+        ("Latest alerts, Kenya:", ["Floods expected in the coast region tonight, move to higher ground"], False,
+         ["Latest alerts, Kenya:", "Floods expected in the", "98 More", "0 Back"]),
+        # a menu whose title and options do not fit together: the title gives way, its last paragraph first
+        ("Money\nPrices are for 200 USD sent home", ["1 My balance", "2 Cost of sending", "3 Exchange rates"],
+         True, ["Money", "1 My balance", "2 Cost of sending", "3 Exchange rates", "0 Back"]),
+    ],
+)
+def test_first_pages(header, lines, options, first):
+    pages = paginate(header, lines, NAV, 60, can_go_back=True, options=options)
+    assert pages[0].split("\n") == first
+    assert all(fits_ussd(page, 60) for page in pages)
+
+
+@pytest.mark.parametrize(
+    ("page", "notices", "expected"),
+    [
+        # room above the page
+        ("Title\n1 One\n0 Back", ["Not an option."], "Not an option.\nTitle\n1 One\n0 Back"),
+        # no room: the notice takes the title's place; the options stay
+        ("A long title of thirty chars\n1 First option here\n0 Back", ["Sorry, that is not an option."],
+         "Sorry, that is not an option.\n1 First option here\n0 Back"),
+        # not even that: the short form
+        ("T\n1 First option here, a bit longer\n0 Back", ["Sorry, that is not an option.", "Not an option."],
+         "Not an option.\nT\n1 First option here, a bit longer\n0 Back"),
+        # nothing fits: the page as it was
+        ("T\n1 First option here, a bit longer\n0 Back", ["Sorry, that is not an option."],
+         "T\n1 First option here, a bit longer\n0 Back"),
+    ],
+)
+def test_a_notice_is_laid_over_a_page_without_moving_its_lines(page, notices, expected):
+    header = page.split("\n")[0]
+    assert with_notice(page, notices, header, 60) == expected

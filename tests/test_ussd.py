@@ -27,13 +27,11 @@ def test_language_is_remembered_for_the_number(phone):
     assert phone.redial().startswith("CON Bienvenue")
 
 
-def test_paginates_with_98_and_goes_back_with_0(english_phone):
-    english_phone.send("5", "4")  # Language -> Arabic: the welcome menu no longer fits one 80-character page
-    first = english_phone.post()
-    assert "98 المزيد" in first
-    second = english_phone.send("98")
-    assert second != first and "0 رجوع" in second
-    assert english_phone.send("0") == first
+def test_a_menu_shows_every_option_on_its_first_page(english_phone):
+    english_phone.send("5", "4")  # Language -> Arabic: 80 characters a page; the title gives way to the options
+    body = english_phone.post()
+    assert [line[0] for line in body[4:].split("\n")] == ["1", "2", "3", "4", "5"]
+    assert "98" not in body
 
 
 def test_every_static_screen_in_every_language_fits_the_budget(client, app):
@@ -67,13 +65,11 @@ def test_unexpected_input_gets_a_polite_reprompt(english_phone, junk):
     assert fits_ussd(body[4:], 160)
 
 
-def test_paging_after_a_notice_follows_the_pages_shown(english_phone):
-    english_phone.send("5")  # the language menu: one page alone, two under a notice
-    noticed = english_phone.send("x")
-    assert noticed.startswith("CON Sorry") and "98 More" in noticed
-    second = english_phone.send("98")
-    assert "5 Tagalog" in second and "Sorry" not in second
-    assert english_phone.send("0") == noticed
+def test_a_notice_on_a_full_page_is_the_short_one(english_phone):
+    english_phone.send("5")  # the language menu holds Arabic: an 80-character page, too full for the whole notice
+    body = english_phone.send("x")
+    assert body.startswith("CON Not an option.\n") and "5 Tagalog" in body and "98" not in body
+    assert english_phone.send("0").startswith(f"CON {WELCOME_EN}")
 
 
 def test_a_repeated_request_gets_the_same_answer(english_phone):

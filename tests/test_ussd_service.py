@@ -58,10 +58,9 @@ def service(redis: Redis, redis_url: str, recorder: Recorder, keyring) -> UssdSe
     connection = connect(redis_url)
     catalog = Catalog.load()
     handlers = {name: getattr(recorder, name) for name in ("count", "check_pin", "take_note", "explode")}
-    engine = Engine(MenuSet.load(MENUS), catalog, handlers, 160)
-    key = keyring.key("session digests")
-    sessions = SessionStore(connection, ttl=60, resume_ttl=600, pepper=lambda: key)
-    return UssdService(engine, sessions, catalog, keyring, effects=recorder.sink)
+    engine = Engine(MenuSet.load(MENUS), catalog, handlers, 160, services=None)
+    sessions = SessionStore(connection, ttl=60, resume_ttl=600, key=keyring.key("session digests"))
+    return UssdService(engine, sessions, catalog, pseudonym=keyring.pseudonym, effects=recorder.sink)
 
 
 def form(text: str, session: str = "S1", phone: str = "+254711000001") -> dict[str, str]:

@@ -18,6 +18,7 @@ call that did not reach an end, the screen it was dropped on.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -34,8 +35,9 @@ from identity.phones import mask, region_of_calling_code
 from menus.catalog import Catalog
 from menus.engine import Caller, Effect, Engine, Turn
 from menus.languages import default_language
+from menus.state import EngineState
 from sessions.keys import state_key
-from sessions.store import SessionBusy, SessionStore
+from sessions.store import ResumePoint, SessionBusy, SessionStore
 
 from . import actions
 from .audio import URL_PATH, AudioLibrary, Prompt
@@ -140,8 +142,8 @@ class Urls:
 class VoiceService:
     """Answers AT's voice callbacks. Thread-safe: every request's state is in its locals and in Redis."""
 
-    def __init__(self, engine: Engine, sessions: SessionStore, catalog: Catalog, audio: AudioLibrary,
-                 redis: Redis, keyring: Keyring, *, services: Any = None,
+    def __init__(self, engine: Engine[Any], sessions: SessionStore, catalog: Catalog, audio: AudioLibrary,
+                 redis: Redis, keyring: Keyring, *,
                  effects: EffectSink | None = None, own_number: str | None = None,
                  alert_call: Callable[[VoiceRequest, Urls], str | None] | None = None) -> None:
         self.engine = engine
@@ -150,7 +152,6 @@ class VoiceService:
         self.audio = audio
         self.redis = redis
         self.keyring = keyring
-        self.services = services
         self.effects = effects
         self.own_number = own_number
         self.alert_call = alert_call
@@ -184,41 +185,41 @@ class VoiceService:
     def _step(self, request: VoiceRequest, urls: Urls) -> str:
         assert request.session_id is not None and request.phone is not None
         caller_id = self.keyring.pseudonym(request.phone)
-        session = self.sessions.open(request.session_id, caller_id)
+        ref = self.sessions.ref(request.session_id)
+        session = self.sessions.open(ref, caller_id)
         replay_text = f"{request.step}:{request.digits or ''}:{int(request.silent)}:{int(bool(request.recording_url))}"
         try:
             cached = session.replay(replay_text)
             if cached is not None:
                 self.sessions.release(session)
                 return cached
-            wrapper = session.state or {}
-            lang = wrapper.get("l") or session.lang or self._guess_language(request.phone)
-            caller = Caller(request.session_id, request.phone, "", "voice", lang, self.services, channel="voice",
+            wrapper = _VoiceState.loads(session.state)
+            lang = wrapper.engine.lang if wrapper.engine else session.lang or self._guess_language(request.phone)
+            caller = Caller(ref, request.phone, "", "voice", lang, caller_id, channel="voice",
                             recording_url=request.recording_url)
             turn, step, misses, notice = self._advance(caller, session.lang is not None, wrapper, request)
             if misses > 1:
-                xml, ended = self._goodbye(turn.state["l"], urls), True
+                xml, ended = self._goodbye(turn.state.lang, urls), True
             else:
                 xml, ended = self._render(turn, step, notice, urls), turn.end
-            state = {"e": turn.state, "k": step, "m": misses, "l": turn.state["l"]}
-            saved = self.sessions.save(session, text=replay_text, state=state, response=xml, ended=ended,
-                                       resume=None)
+            saved = self.sessions.save(session, text=replay_text, state=_VoiceState(turn.state, step, misses).dumps(),
+                                       lang=turn.state.lang, response=xml, ended=ended, resume=ResumePoint.KEEP)
         except Exception:
             self._release_quietly(session)
             raise
         if saved and turn.effects and self.effects is not None:
-            self.effects(turn.effects, replace(caller, lang=turn.state["l"], recording_url=None))
+            self.effects(turn.effects, replace(caller, lang=turn.state.lang, recording_url=None))
         return xml
 
-    def _advance(self, caller: Caller, known_language: bool, wrapper: Mapping[str, Any],
+    def _advance(self, caller: Caller, known_language: bool, wrapper: _VoiceState,
                  request: VoiceRequest) -> tuple[Turn, int, int, str | None]:
         """The turn for this request, the step the next request answers, no-input misses so far, and a notice
         key to speak before the screen."""
-        state = wrapper.get("e")
+        state = wrapper.engine
         if state is None:
             return self.engine.start(caller, known_language=known_language), 0, 0, None
-        step, misses = int(wrapper.get("k", 0)), int(wrapper.get("m", 0))
-        current = Turn(text="", end=self.engine.parts(state).end, state=dict(state))
+        step, misses = wrapper.step, wrapper.misses
+        current = Turn(text="", end=self.engine.parts(state).end, state=state)
         if request.step != step:
             return current, step, misses, None  # an old prompt's callback: say where the caller is now
         if request.recording_url:
@@ -235,8 +236,8 @@ class VoiceService:
     # -- XML --------------------------------------------------------------------------------------------------
 
     def _render(self, turn: Turn, step: int, notice_key: str | None, urls: Urls) -> str:
-        lang = turn.state["l"]
-        parts = self.engine.parts(turn.state)
+        lang = turn.state.lang
+        parts = self.engine.parts(turn.state, turn.notice)
         out: list[actions.Action] = []
         if parts.notice:
             out.append(self._speak(Prompt("notice", lang, (Segment(lang, parts.notice),)), urls))
@@ -287,11 +288,11 @@ class VoiceService:
             screen = None
             if request.session_id and request.phone:
                 caller_id = self.keyring.pseudonym(request.phone)
-                key = state_key(caller_id, request.session_id)
-                raw = self.sessions.state_of(caller_id, request.session_id)
-                engine_state = (raw or {}).get("e") or {}
+                ref = self.sessions.ref(request.session_id)
+                key = state_key(caller_id, ref)
+                engine_state = _VoiceState.loads(self.sessions.state_of(ref, caller_id)).engine
                 if engine_state and not self.engine.parts(engine_state).end:
-                    screen = engine_state.get("s")
+                    screen = engine_state.screen
                 self.redis.delete(key)
             pipe = self.redis.pipeline(transaction=False)
             pipe.hincrby(status_key, request.status, 1)
@@ -315,3 +316,23 @@ class VoiceService:
     def _guess_language(self, phone: str | None) -> str:
         return default_language(region_of_calling_code(phone or ""), self.catalog.messages)
 
+
+@dataclass(frozen=True)
+class _VoiceState:
+    """What a call keeps between AT's callbacks: the engine's state, the step the next callback must answer (an
+    older prompt's callback is answered with the current screen), and the no-input misses so far."""
+
+    engine: EngineState | None = None
+    step: int = 0
+    misses: int = 0
+
+    def dumps(self) -> str:
+        return json.dumps({"e": self.engine.to_json() if self.engine else None, "k": self.step, "m": self.misses},
+                          separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def loads(cls, text: str | None) -> _VoiceState:
+        if not text:
+            return cls()
+        raw = json.loads(text)
+        return cls(EngineState.from_json(raw["e"]) if raw.get("e") else None, int(raw["k"]), int(raw["m"]))

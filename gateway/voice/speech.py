@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from menus.catalog import SOURCE_LANGUAGE, Catalog, placeholders
 from menus.engine import Engine, ScreenParts
 from menus.model import InputSpec, MenuSet
+from menus.state import EngineState
 
 from .audio import Prompt
 from .tts import Segment
@@ -111,7 +112,7 @@ def static_prompts(menus: MenuSet, catalog: Catalog, engine: Engine,
             if screen.handler or (screen.text and placeholders(catalog.text(lang, screen.text))):
                 continue
             for depth in (0, 1):
-                state = {"s": screen.id, "p": 0, "h": ["x"] * depth, "v": {}, "l": lang, "view": None}
+                state = EngineState(lang=lang, screen=screen.id, history=["x"] * depth)
                 prompt = screen_prompt(catalog, lang, engine.parts(state))
                 if prompt.key not in seen:
                     seen.add(prompt.key)

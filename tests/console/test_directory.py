@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from handlers import curation
@@ -13,10 +11,11 @@ from tests.console.helpers import make_user
 
 
 @pytest.fixture
-def live_overlay(redis) -> Iterator[curation.LiveDirectory]:
-    """The curated directory re-read at every lookup (the service waits up to 30 s)."""
-    yield curation.install(redis, refresh_s=0)
-    helplines.use(None)
+def live_overlay(app) -> curation.LiveDirectory:
+    """The app's curated directory, re-read at every lookup (the service waits up to 30 s)."""
+    live: curation.LiveDirectory = app.extensions["gateway"].services.directory
+    live.refresh_s = 0
+    return live
 
 
 def _kenyan_embassy_in_the_uae(redis) -> curation.Listed:

@@ -103,7 +103,8 @@ def test_no_report_detail_reaches_the_resume_point(client: FlaskClient, redis: R
         assert not any(word in points for word in ("trafficking", "report_cat", "passport", "R-"))
     ref = _ref(body)
     assert ref not in _resume_points(redis)
-    assert 0 < redis.ttl(case_session_key("report", phone.session_id)) <= 600
+    ref = client.application.extensions["gateway"].sessions.ref(phone.session_id)
+    assert 0 < redis.ttl(case_session_key("report", ref)) <= 600
 
 
 def test_category_left_behind_does_not_follow_the_caller(client: FlaskClient, redis: Redis) -> None:

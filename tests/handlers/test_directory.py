@@ -18,15 +18,12 @@ from handlers.directory import (
 
 ORIGINS = "KE UG TZ ET SO SD PH ID LK IN NP BD PK".split()
 HOSTS = "AE SA QA KW OM BH JO LB MY SG TR DE FR GB IT US".split()
+#: The bundled file, parsed once for the module (the gateway does the same at start).
+BUNDLED = load_directory()
 
 
 def test_bundled_directory_has_no_faults():
     assert validate() == []
-
-
-def test_load_is_cached():
-    assert load_directory() is load_directory()
-    assert load_directory(directory.DEFAULT_PATH) is load_directory(directory.DEFAULT_PATH)
 
 
 # Somalia has no national emergency number that we could confirm (numbers differ by region): listed, unverified.
@@ -35,7 +32,7 @@ NO_VERIFIED_EMERGENCY = {"SO"}
 
 @pytest.mark.parametrize("host", HOSTS + ORIGINS)
 def test_every_country_has_a_verified_emergency_number(host):
-    contacts = emergency_contacts(host)
+    contacts = emergency_contacts(host, BUNDLED)
     urgent = [c for c in contacts if c.kind in EMERGENCY_KINDS and c.dialable]
     assert urgent, f"{host} has no emergency number"
     if host not in NO_VERIFIED_EMERGENCY:
@@ -88,75 +85,76 @@ def test_every_country_has_a_verified_emergency_number(host):
     ],
 )
 def test_known_numbers(host, kind, phone):
-    assert any(c.kind == kind and c.phone == phone for c in emergency_contacts(host))
+    assert any(c.kind == kind and c.phone == phone for c in emergency_contacts(host, BUNDLED))
 
 
 def test_emergency_services_come_before_hotlines():
     order = EMERGENCY_KINDS + HOTLINE_KINDS
     for host in HOSTS + ORIGINS:
-        ranks = [order.index(c.kind) for c in emergency_contacts(host)]
+        ranks = [order.index(c.kind) for c in emergency_contacts(host, BUNDLED)]
         assert ranks == sorted(ranks), host
 
 
 def test_every_origin_has_a_home_contact_in_every_host():
-    missing = [f"{origin} in {host}" for host in HOSTS for origin in ORIGINS if not home_contacts(origin, host)]
+    missing = [f"{origin} in {host}" for host in HOSTS for origin in ORIGINS
+               if not home_contacts(origin, host, BUNDLED)]
     assert not missing, "no embassy or consulate listed for: " + ", ".join(missing)
 
 
 def test_home_contacts_are_for_that_origin_and_host():
     for host in HOSTS:
         for origin in ORIGINS:
-            for c in home_contacts(origin, host):
+            for c in home_contacts(origin, host, BUNDLED):
                 assert c.origin == origin
                 assert c.country in (host, origin)  # a mission in the host, or a home-side line
 
 
 def test_missions_come_before_home_side_lines():
-    kinds = [c.kind for c in home_contacts("PH", "AE")]
+    kinds = [c.kind for c in home_contacts("PH", "AE", BUNDLED)]
     assert kinds[:2] == ["embassy", "consulate"]
     assert kinds[-1] == "consular"
-    assert home_contacts("PH", "AE")[-1].country == "PH"
+    assert home_contacts("PH", "AE", BUNDLED)[-1].country == "PH"
 
 
 def test_at_home_only_home_side_lines():
-    assert [c.country for c in home_contacts("PH", "PH")] == ["PH"]
-    assert home_contacts("KE", "KE") == []
+    assert [c.country for c in home_contacts("PH", "PH", BUNDLED)] == ["PH"]
+    assert home_contacts("KE", "KE", BUNDLED) == []
 
 
 def test_kenyan_in_doha_gets_kenyas_embassy():
-    (embassy,) = [c for c in home_contacts("KE", "QA") if c.kind == "embassy"]
+    (embassy,) = [c for c in home_contacts("KE", "QA", BUNDLED) if c.kind == "embassy"]
     assert embassy.city == "Doha"
     assert embassy.e164 == "+97444931870"
     assert embassy.verified is False
 
 
 def test_contacts_without_a_number_say_why():
-    for c in load_directory().all_contacts():
+    for c in BUNDLED.all_contacts():
         if not c.dialable:
             assert c.note and "pending" in c.note, c
 
 
 def test_international_offices():
-    offices = international_offices("GB")
+    offices = international_offices("GB", BUNDLED)
     assert offices and all(c.kind == "iom" for c in offices)
-    assert international_offices("KE")[0].city == "Nairobi"
+    assert international_offices("KE", BUNDLED)[0].city == "Nairobi"
 
 
 @pytest.mark.parametrize("host", ["", "XX", "ke", "Kenya"])
 def test_unknown_host_gives_empty_lists(host):
-    assert emergency_contacts(host) == []
-    assert international_offices(host) == []
-    assert home_contacts("KE", host) == []
+    assert emergency_contacts(host, BUNDLED) == []
+    assert international_offices(host, BUNDLED) == []
+    assert home_contacts("KE", host, BUNDLED) == []
 
 
 def test_contacts_are_frozen():
-    contact = emergency_contacts("KE")[0]
+    contact = emergency_contacts("KE", BUNDLED)[0]
     with pytest.raises(dataclasses.FrozenInstanceError):
         contact.phone = "000"
 
 
 def test_every_entry_carries_provenance():
-    for c in load_directory().all_contacts():
+    for c in BUNDLED.all_contacts():
         assert c.source
         assert isinstance(c.checked, dt.date)
         assert isinstance(c.verified, bool)
@@ -219,16 +217,16 @@ def test_not_a_directory_raises(tmp_path):
 
 
 def test_every_verified_entry_says_who_checked_it():
-    unchecked = [c for c in load_directory().all_contacts() if c.verified and not c.checked_by]
+    unchecked = [c for c in BUNDLED.all_contacts() if c.verified and not c.checked_by]
     assert unchecked == []
 
 
 def test_a_home_short_code_is_dialable_only_at_home():
     """The Philippine 1348 hotline answers only inside the Philippines: a Filipino in the UAE must not get it."""
-    (line,) = [c for c in home_contacts("PH", "PH") if c.phone == "1348"]
+    (line,) = [c for c in home_contacts("PH", "PH", BUNDLED) if c.phone == "1348"]
     assert line.reachable_from("PH") and line.number_from("PH") == "1348"
     assert not line.reachable_from("AE") and line.number_from("AE") is None
-    assert all(c.reachable_from("AE") for c in home_contacts("PH", "AE") if c.phone and c.country == "AE")
+    assert all(c.reachable_from("AE") for c in home_contacts("PH", "AE", BUNDLED) if c.phone and c.country == "AE")
 
 
 def test_an_international_number_is_dialled_in_its_international_form_from_abroad():
