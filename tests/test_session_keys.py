@@ -46,7 +46,7 @@ def test_any_printable_session_id_is_served(client: FlaskClient) -> None:
 
 
 def test_a_balance_stays_only_as_long_as_a_repeat_may_come(client: FlaskClient, redis: Redis) -> None:
-    list(seed_accounts(redis))
+    list(seed_accounts(redis, client.application.extensions["gateway"].keyring))
     phone = handset(client, "KE")
     phone.send("2", "1")
     shown = phone.send("1234")
