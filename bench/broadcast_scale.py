@@ -32,6 +32,7 @@ from rq import Queue, SimpleWorker
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from identity.keyring import Keyring  # noqa: E402
 from outbox import broadcasts, subscribers  # noqa: E402
 from outbox.broadcasts import BroadcastRequest  # noqa: E402
 from outbox.config import OutboxConfig, configure  # noqa: E402
@@ -88,6 +89,7 @@ def main() -> None:
     at_proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "at_server.py"), str(at_port)],
                                stdout=subprocess.DEVNULL)
     conn = Redis(port=redis_port)
+    keyring = Keyring("bench-secret-" + "x" * 32)  # numbers are sealed at import, as in production
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     try:
         wait_for(conn.ping, "redis-server")
@@ -102,15 +104,15 @@ def main() -> None:
         for row in rows(n):
             chunk.append(row)
             if len(chunk) == IMPORT_CALL:
-                imported += subscribers.import_many(conn, chunk).imported
+                imported += subscribers.import_many(conn, keyring, chunk).imported
                 chunk = []
         if chunk:
-            imported += subscribers.import_many(conn, chunk).imported
+            imported += subscribers.import_many(conn, keyring, chunk).imported
         import_s = time.perf_counter() - t0
         print(f"  import:   {imported:,} subscribers in {import_s:.1f} s ({imported / import_s:,.0f}/s)")
         mem_subscribers = conn.info("memory")["used_memory"]
 
-        config = OutboxConfig(batch_size=args.batch_size, send_rate=10_000_000)
+        config = OutboxConfig(keyring=keyring, batch_size=args.batch_size, send_rate=10_000_000)
         configure(ConsoleProvider(), config)  # the fan-out job runs here; it never calls the provider
         t0 = time.perf_counter()
         view = broadcasts.create(conn, "bench", BroadcastRequest(

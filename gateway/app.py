@@ -73,7 +73,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     catalog = Catalog.load()
     menus = MenuSet.load()
     keyring = secrets.keyring(settings)
-    services = Services.build(settings, connection, catalog, keyring)
+    outbox = outbox_setup.outbox_config(settings, keyring, catalog)
+    services = Services.build(settings, connection, catalog, keyring, outbox)
     engine: Engine[HandlerServices] = Engine(menus, catalog, HANDLERS, settings.page_budget, services=services)
     # The installation's keys reach the session path here, and only here.
     sessions = SessionStore(connection, ttl=settings.session_ttl, resume_ttl=settings.resume_ttl,
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(sms.bp)
     app.register_blueprint(voice_routes.bp)
     app.register_blueprint(voice_routes.audio_bp)
-    app.extensions["outbox"] = outbox_setup.outbox_config(settings, catalog)
+    app.extensions["outbox"] = outbox
     api.init_app(app)
     console.init_app(app)
     app.wsgi_app = Dispatcher(app.wsgi_app, UssdEndpoint(service, settings.callback_token))  # type: ignore[method-assign]

@@ -97,18 +97,24 @@ def serve(host: str, port: int | None, workers: int | None, threads: int | None)
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
 def worker(burst: bool) -> None:
     """Run one outbox worker (RQ): emergency queue first, then normal."""
+    from handlers.remittance import jobs as balance_jobs
+    from handlers.remittance.providers import provider_from_spec
     from outbox.worker import run_worker
 
     from .outbox_setup import build_provider, outbox_config
     from .redis_client import connect
+    from .secrets import keyring
+    from .services import balance_spec
 
     settings = _settings()
     _production_rules(settings, callbacks=False)
     _setup_logging(settings)
     try:
-        config = outbox_config(settings)
+        config = outbox_config(settings, keyring(settings))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    # Balance jobs read through this process's own provider: its URL never travels in a job.
+    balance_jobs.configure(provider_from_spec({**balance_spec(settings), "delay_s": 0}))
     # Jobs may wait on the provider; the worker's Redis calls are not on a caller's clock.
     run_worker(connect(_with_redis(settings), pool_size=8, socket_timeout=30), provider=build_provider(settings),
                config=config, burst=burst, logging_level=settings.log_level)

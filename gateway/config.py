@@ -113,6 +113,9 @@ class Settings:
     callback_contact_ttl: int = 3 * 24 * 3600
     #: "Send me these numbers by SMS", per number per day.
     help_sms_per_day: int = 2
+    #: Every single SMS (confirmations, help numbers, balances) per number per day, and for everyone per day.
+    sms_per_number_per_day: int = 5
+    sms_single_per_day: int = 20_000
     #: Outbox (outbox/): send rate, batch size and lease; SMS_PRICE_TABLE is a JSON file {"default": 0.01, "KE": …}.
     sms_send_rate: int = DEFAULT_SMS_SEND_RATE
     sms_batch_size: int = DEFAULT_SMS_BATCH_SIZE
@@ -180,6 +183,8 @@ class Settings:
             balance_demo_delay_s=_int(env, "BALANCE_DEMO_DELAY_MS", 0, 0, 60000) / 1000,
             report_retention_days=_int(env, "REPORT_RETENTION_DAYS", DEFAULT_REPORT_RETENTION_DAYS, 1, 3650),
             help_sms_per_day=_int(env, "HELP_SMS_PER_DAY", 2, 1, 50),
+            sms_per_number_per_day=_int(env, "SMS_PER_NUMBER_PER_DAY", 5, 1, 100),
+            sms_single_per_day=_int(env, "SMS_SINGLE_PER_DAY", 20_000, 1, 10_000_000),
             sms_send_rate=_int(env, "SMS_SEND_RATE", DEFAULT_SMS_SEND_RATE, 1, 1_000_000),
             sms_batch_size=_int(env, "SMS_BATCH_SIZE", DEFAULT_SMS_BATCH_SIZE, 1, 10_000),
             sms_lease_s=_int(env, "SMS_LEASE_S", DEFAULT_SMS_LEASE_S, 5, 3600),

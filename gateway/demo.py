@@ -25,14 +25,13 @@ def seed(connection: Redis, settings: Settings) -> Iterator[str]:
     connection.ping()
     yield "Demo data: menus, catalogs, the helpline directory and the corridors ship with the code."
     yield from seed_accounts(connection, keyring)
-    yield from seed_subscribers(connection)
+    yield from seed_subscribers(connection, keyring)
 
 
 def seed_accounts(connection: Redis, keyring: Keyring) -> Iterator[str]:
     """Link the demo balance accounts to their numbers, with their PINs (hashed; printed here for trying)."""
     for demo in DEMO_ACCOUNTS:
-        accounts.link(connection, keyring.pseudonym(demo.phone), provider="demo", account=demo.account,
-                      pin=demo.pin, phone=demo.phone)
+        accounts.link(connection, keyring, demo.phone, provider="demo", account=demo.account, pin=demo.pin)
         yield f"Demo account: {demo.phone} PIN {demo.pin} ({demo.currency}, Money > My balance)"
 
 
@@ -41,9 +40,9 @@ DEMO_SUBSCRIBERS = (("+254711000001", "KE", "sw"), ("+254711000002", "KE", "en")
                     ("+971501234567", "AE", "ar"))
 
 
-def seed_subscribers(connection: Redis) -> Iterator[str]:
+def seed_subscribers(connection: Redis, keyring: Keyring) -> Iterator[str]:
     """A few alert subscribers (every topic); an earlier STOP from one of these numbers stays in force."""
     for phone, country, language in DEMO_SUBSCRIBERS:
-        subscribers.subscribe(connection, phone, country=country, language=language, topics=subscribers.TOPICS,
+        subscribers.subscribe(connection, keyring, phone, country=country, language=language, topics=subscribers.TOPICS,
                               source="demo")
     yield f"Demo alert subscribers: {len(DEMO_SUBSCRIBERS)} (KE, PH, AE); try POST /api/v1/broadcasts."

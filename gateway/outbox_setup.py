@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from identity.keyring import Keyring
 from menus.catalog import Catalog
 from outbox.config import OutboxConfig
 from outbox.estimate import load_prices
@@ -10,15 +11,16 @@ from outbox.provider import AfricasTalkingProvider, ConsoleProvider, Provider
 from .config import Settings
 
 
-def outbox_config(settings: Settings, catalog: Catalog | None = None) -> OutboxConfig:
+def outbox_config(settings: Settings, keyring: Keyring, catalog: Catalog | None = None) -> OutboxConfig:
     """Raises ValueError when the price table file is unusable. ``catalog``: the one the app already loaded (the
     broadcast footer's words), so it is not read twice."""
     prices = load_prices(settings.sms_price_table) if settings.sms_price_table else {"default": 0.01}
-    return OutboxConfig(batch_size=settings.sms_batch_size, send_rate=settings.sms_send_rate,
-                        lease_s=settings.sms_lease_s,
-                        sweep_interval_s=settings.sms_sweep_interval_s, account=settings.at_username or "console",
-                        prices=prices, currency=settings.sms_currency, stop_to=settings.sms_stop_number,
-                        catalog=catalog)
+    return OutboxConfig(keyring=keyring, batch_size=settings.sms_batch_size, send_rate=settings.sms_send_rate,
+                        lease_s=settings.sms_lease_s, sweep_interval_s=settings.sms_sweep_interval_s,
+                        account=settings.at_username or "console", prices=prices, currency=settings.sms_currency,
+                        stop_to=settings.sms_stop_number, catalog=catalog,
+                        sms_per_number_per_day=settings.sms_per_number_per_day,
+                        sms_single_per_day=settings.sms_single_per_day)
 
 
 def build_provider(settings: Settings) -> Provider:

@@ -9,8 +9,9 @@ Effects:
 kind            payload                                               dispatched as
 =============== ===================================================== ==============================================
 ``sms``         ``text``, ``priority`` (``normal``/``emergency``),    one SMS to the caller through the outbox
-                ``dedupe`` (optional key: at most once a day)
-``balance_sms`` ``caller`` (pseudonym), ``lang``, ``provider`` (spec) RQ job ``handlers.remittance.jobs.send_balance``
+                ``dedupe`` (optional key: at most once a day),        (within the daily caps of :mod:`outbox.sms`)
+                ``claimed`` (the handler took its place in the caps)
+``balance_sms`` ``caller`` (pseudonym), ``lang``                      RQ job ``handlers.remittance.jobs.send_balance``
 =============== ===================================================== ==============================================
 
 No payload ever holds a PIN or a report's text; nothing here logs a payload or a full number.
@@ -34,6 +35,7 @@ from identity.keyring import Keyring
 from identity.phones import mask
 from menus.catalog import Catalog
 from menus.engine import Caller, Effect, Handler
+from outbox.config import OutboxConfig
 
 from .config import Settings
 
@@ -53,14 +55,17 @@ class Services:
     #: The installation's keys (pseudonyms, sealed numbers, encrypted text, PIN hashes): handlers key per-caller
     #: data with it and store nothing readable without it.
     keyring: Keyring
+    #: The outbox's settings (the same keyring, and the caps on single SMS).
+    outbox: OutboxConfig
     balance: BalanceReader
     #: The help directory as callers see it: the file plus the console's curated edits (``directory()``).
     directory: LiveDirectory
     corridors: CorridorTable
 
     @classmethod
-    def build(cls, settings: Settings, redis: Redis, catalog: Catalog, keyring: Keyring) -> Services:
-        return cls(settings=settings, redis=redis, catalog=catalog, keyring=keyring,
+    def build(cls, settings: Settings, redis: Redis, catalog: Catalog, keyring: Keyring,
+              outbox: OutboxConfig) -> Services:
+        return cls(settings=settings, redis=redis, catalog=catalog, keyring=keyring, outbox=outbox,
                    balance=BalanceReader(balance_spec(settings), settings.balance_deadline_s),
                    directory=LiveDirectory(redis), corridors=load_corridors())
 
@@ -104,9 +109,10 @@ def dispatch_effects(services: Services, effects: Sequence[Effect], caller: Call
             if effect.kind == "sms":
                 _send_sms(services, effect, caller)
             elif effect.kind == "balance_sms":
+                # The job builds the provider from the worker's own settings: no URL or credential in Redis.
                 Queue("normal", connection=services.redis).enqueue(
-                    BALANCE_JOB, str(effect.payload["caller"]), str(effect.payload["lang"]),
-                    dict(effect.payload["provider"]), job_timeout=60, result_ttl=3600,
+                    BALANCE_JOB, str(effect.payload["caller"]), str(effect.payload["lang"]), job_timeout=60,
+                    result_ttl=3600, description="balance SMS",
                 )
             else:
                 log.warning("No dispatcher for effect %r; dropped.", effect.kind)
@@ -118,5 +124,6 @@ def _send_sms(services: Services, effect: Effect, caller: Caller) -> None:
     from outbox.sms import queue_message
 
     payload = effect.payload
-    queue_message(services.redis, caller.phone, str(payload["text"]),
-                  priority=str(payload.get("priority", "normal")), dedupe_key=payload.get("dedupe"))
+    queue_message(services.redis, services.outbox, caller.phone, str(payload["text"]),
+                  priority=str(payload.get("priority", "normal")), dedupe_key=payload.get("dedupe"),
+                  claimed=bool(payload.get("claimed")))

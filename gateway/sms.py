@@ -53,8 +53,8 @@ def delivery() -> Response:
 def inbound_message() -> Response:
     gateway = current_app.extensions["gateway"]
     try:
-        result = inbound.handle(gateway.redis, sender=_field("from"), text=(request.form.get("text") or "")[:480],
-                                inbound_id=_field("id"), keyring=gateway.keyring)
+        result = inbound.handle(gateway.redis, current_app.extensions["outbox"], sender=_field("from"),
+                                text=(request.form.get("text") or "")[:480], inbound_id=_field("id"))
     except RedisError as exc:
         return _unavailable("an inbound SMS", exc)
     if result.action not in ("ignored", "duplicate"):
@@ -69,7 +69,8 @@ def optout() -> Response:
     except InvalidNumber:
         return _ok()
     try:
-        subscribers.opt_out(current_app.extensions["gateway"].redis, phone)
+        gateway = current_app.extensions["gateway"]
+        subscribers.opt_out(gateway.redis, gateway.keyring, phone)
     except RedisError as exc:
         return _unavailable("an opt-out", exc)
     log.info("Opt-out from %s via AT", mask(phone))

@@ -61,8 +61,9 @@ def subscribe(call: Call) -> Reply:
         return Reply(text=call.t("alerts.no_country"), end=True)
     topic = call.params.get("topic", "all")
     chosen = frozenset(TOPICS) if topic == "all" else frozenset({topic} & set(TOPICS)) or frozenset(TOPICS)
-    subscribers.subscribe(services(call).redis, call.caller.phone, country=country, language=call.caller.lang,
-                             topics=chosen, source="ussd")
+    svc = services(call)
+    subscribers.subscribe(svc.redis, svc.keyring, call.caller.phone, country=country, language=call.caller.lang,
+                          topics=chosen, source="ussd")
     call.vars.pop(_COUNTRY_VAR, None)
     label = call.t(f"alerts.topic.{topic}") if topic in (*TOPICS, "all") else call.t("alerts.topic.all")
     return Reply(text=call.t("alerts.subscribed", topic=label, country=country_name(country, call.caller.lang)),
@@ -71,7 +72,8 @@ def subscribe(call: Call) -> Reply:
 
 def mine(call: Call) -> Reply:
     """``alerts.mine``: the caller's subscriptions, each country cancellable."""
-    record = subscribers.get(services(call).redis, call.caller.phone)
+    svc = services(call)
+    record = subscribers.get(svc.redis, svc.keyring, call.caller.phone)
     if record is None or record.opted_out or not record.countries:
         return Reply(text=call.t("alerts.mine.none"))
     lang = call.caller.lang
@@ -86,7 +88,8 @@ def mine(call: Call) -> Reply:
 def cancel(call: Call) -> Reply:
     """``alerts.cancel`` (``params: {country}``, ``*`` for all)."""
     country = call.params.get("country", "*")
-    subscribers.unsubscribe(services(call).redis, call.caller.phone, country=None if country == "*" else country)
+    svc = services(call)
+    subscribers.unsubscribe(svc.redis, svc.keyring, call.caller.phone, country=None if country == "*" else country)
     return Reply(text=call.t("alerts.cancelled"), end=True)
 
 
@@ -96,7 +99,9 @@ def latest(call: Call) -> Reply:
 
     country = host_of(call) or ""
     lang = call.caller.lang
-    sent = latest_for_country(services(call).redis, country, limit=5, phone=call.caller.phone) if country else []
+    svc = services(call)
+    record = subscribers.get(svc.redis, svc.keyring, call.caller.phone) if country else None
+    sent = latest_for_country(svc.redis, country, limit=5, subscriber=record) if country else []
     name = country_name(country, lang)
     if not sent:
         return Reply(text=call.t("alerts.latest.none", country=name))

@@ -7,9 +7,11 @@ That mapping lives :data:`SESSION_TTL`, not the retention period: the provider's
 the caller's number, so a mapping kept as long as the case would tie the case to the number.
 
 What is stored: the category or topic, language, host and home country, the caller's number *masked*, and for a
-report the free text the caller chose to give. A call-back cannot be made without the number, so a ticket keeps
-the full number under a separate key that expires after ``contact_ttl`` (default 3 days); nothing else keeps it.
-Nothing here logs a case's content or a number.
+report the free text the caller chose to give, encrypted (:data:`ENCRYPTED`, :meth:`identity.keyring.Keyring.encrypt`,
+bound to the case and field so it cannot be moved to another record) and decrypted only when an agency reads the
+case. A call-back cannot be made without the number, so a ticket keeps it sealed under a separate key that
+expires after ``contact_ttl`` (default 3 days); nothing else keeps it. Nothing here logs a case's content or a
+number.
 
 Routing: a case is listed under its caller's host country and home country, and an agency sees the cases of the
 countries its key (or its console user) names: :func:`list_for`, :func:`get_for` and :func:`update` take those
@@ -59,6 +61,9 @@ STATUSES = ("open", "in_progress", "closed")
 #: Which status may follow which (a note alone never changes the status).
 TRANSITIONS = {"open": ("in_progress", "closed"), "in_progress": ("open", "closed"), "closed": ("open",)}
 MAX_NOTE = 2000
+#: The caller's own words, typed or recorded (a voice report keeps the recording's URL, which fetches the audio):
+#: kept encrypted at rest.
+ENCRYPTED = frozenset({"text", "recording_url"})
 
 
 class CaseNotFound(LookupError):
@@ -97,12 +102,12 @@ def new_ref(kind: str) -> str:
 
 
 def upsert(connection: Redis, kind: str, session_id: str, fields: Mapping[str, str], *, ttl: int,
-           contact: str | None = None, contact_ttl: int = 0) -> str:
+           keyring: Keyring, contact: str | None = None, contact_ttl: int = 0) -> str:
     """Create the session's case, or update it if this session made one already; returns its reference.
 
     ``fields`` are strings; an empty value removes the field. ``ttl`` is the case's retention; the session id's
     mapping to it keeps only :data:`SESSION_TTL`. ``contact`` (a full number, call-backs only) is kept apart for
-    ``contact_ttl`` seconds.
+    ``contact_ttl`` seconds, sealed.
     """
     session_key = case_session_key(kind, session_id)
     candidate = new_ref(kind)
@@ -112,7 +117,8 @@ def upsert(connection: Redis, kind: str, session_id: str, fields: Mapping[str, s
     ref = raw.decode() if isinstance(raw, bytes) else str(raw or candidate)
     key = case_key(kind, ref)
     now = time.time()
-    keep: Fields = {k: v for k, v in fields.items() if v}
+    keep: Fields = {k: keyring.encrypt(v, context=_context(kind, ref, k)) if k in ENCRYPTED else v
+                    for k, v in fields.items() if v}
     drop = [k for k, v in fields.items() if not v]
     pipe = connection.pipeline(transaction=True)
     pipe.hsetnx(key, "created_at", f"{now:.3f}")
@@ -127,13 +133,18 @@ def upsert(connection: Redis, kind: str, session_id: str, fields: Mapping[str, s
         pipe.zadd(index, {ref: now}, nx=True)
         pipe.expire(index, ttl)  # an index lives as long as its newest case
     if contact:
-        pipe.set(case_contact_key(kind, ref), contact, ex=contact_ttl)
+        pipe.set(case_contact_key(kind, ref), keyring.seal(contact), ex=contact_ttl)
     pipe.execute()
     return ref
 
 
-def get(connection: Redis, kind: str, ref: str) -> Case | None:
-    """One case, or None when unknown or past its retention."""
+def _context(kind: str, ref: str, field: str) -> str:
+    return f"case:{kind}:{ref}:{field}"
+
+
+def get(connection: Redis, kind: str, ref: str, *, keyring: Keyring) -> Case | None:
+    """One case, or None when unknown or past its retention; its caller's words decrypted and its contact number
+    opened (only agencies read cases)."""
     pipe = connection.pipeline(transaction=False)
     pipe.hgetall(case_key(kind, ref))
     pipe.get(case_contact_key(kind, ref))
@@ -141,8 +152,10 @@ def get(connection: Redis, kind: str, ref: str) -> Case | None:
     if not raw or b"created_at" not in raw:
         return None
     fields = {k.decode(): v.decode() for k, v in raw.items() if k != b"created_at"}
+    for name in ENCRYPTED & fields.keys():
+        fields[name] = keyring.decrypt(fields[name], context=_context(kind, ref, name))
     if contact:
-        fields["phone"] = contact.decode()
+        fields["phone"] = keyring.unseal(contact.decode())
     created = datetime.fromtimestamp(float(raw[b"created_at"]), tz=UTC)
     return Case(ref=ref, kind=kind, created_at=created, fields=fields)
 
@@ -151,24 +164,25 @@ def _countries_of(fields: Mapping[str, str]) -> list[str]:
     return sorted({c for c in (fields.get("host_country"), fields.get("home_country")) if c})
 
 
-def newest(connection: Redis, kind: str, *, limit: int = 50, before: float | None = None,
+def newest(connection: Redis, kind: str, *, keyring: Keyring, limit: int = 50, before: float | None = None,
            retention: int | None = None) -> list[Case]:
     """Every agency's cases, newest first (operators and tests; agencies use :func:`list_for`)."""
-    return _from_index(connection, kind, case_index_key(kind), limit=limit, before=before, retention=retention)
+    return _from_index(connection, kind, case_index_key(kind), keyring=keyring, limit=limit, before=before,
+                       retention=retention)
 
 
-def list_for(connection: Redis, kind: str, countries: Iterable[str], *, limit: int = 50, before: float | None = None,
-             retention: int | None = None) -> list[Case]:
+def list_for(connection: Redis, kind: str, countries: Iterable[str], *, keyring: Keyring, limit: int = 50,
+             before: float | None = None, retention: int | None = None) -> list[Case]:
     """The cases of callers whose host or home country is among ``countries``, newest first, each once."""
     merged: dict[str, Case] = {}
     for country in sorted(set(countries)):
-        for case in _from_index(connection, kind, case_country_index_key(kind, country), limit=limit, before=before,
-                                retention=retention):
+        for case in _from_index(connection, kind, case_country_index_key(kind, country), keyring=keyring,
+                                limit=limit, before=before, retention=retention):
             merged[case.ref] = case
     return sorted(merged.values(), key=lambda c: c.created_at, reverse=True)[:limit]
 
 
-def _from_index(connection: Redis, kind: str, index: str, *, limit: int, before: float | None,
+def _from_index(connection: Redis, kind: str, index: str, *, keyring: Keyring, limit: int, before: float | None,
                 retention: int | None) -> list[Case]:
     """Cases of one index newest first. References whose case has expired are dropped as they are met."""
     if retention:
@@ -177,7 +191,7 @@ def _from_index(connection: Redis, kind: str, index: str, *, limit: int, before:
     refs = texts(connection.zrevrangebyscore(index, top, "-inf", start=0, num=limit))
     out, gone = [], []
     for ref in refs:
-        case = get(connection, kind, ref)
+        case = get(connection, kind, ref, keyring=keyring)
         if case is None:
             gone.append(ref)
         else:
@@ -187,13 +201,13 @@ def _from_index(connection: Redis, kind: str, index: str, *, limit: int, before:
     return out
 
 
-def get_for(connection: Redis, kind: str, ref: str, countries: Iterable[str]) -> Case:
+def get_for(connection: Redis, kind: str, ref: str, countries: Iterable[str], *, keyring: Keyring) -> Case:
     """One case, if its host or home country is among ``countries``.
 
     Raises:
         CaseNotFound: unknown, past its retention, or of other countries (told apart from nothing).
     """
-    case = get(connection, kind, ref) if kind in KINDS and len(ref) <= 20 else None
+    case = get(connection, kind, ref, keyring=keyring) if kind in KINDS and len(ref) <= 20 else None
     if case is None or not case.countries & set(countries):
         raise CaseNotFound(f"No {kind} with reference {ref[:20]!r} (it may have passed its retention).")
     return case
@@ -214,7 +228,7 @@ def update(connection: Redis, kind: str, ref: str, countries: Iterable[str], *, 
         raise ValueError(f"status must be one of {', '.join(STATUSES)}")
     if note is not None and len(note) > MAX_NOTE:
         raise ValueError(f"a note may be at most {MAX_NOTE} characters")
-    case = get_for(connection, kind, ref, countries)
+    case = get_for(connection, kind, ref, countries, keyring=keyring)
     target = status or case.status
     if target != case.status and target not in TRANSITIONS[case.status]:
         allowed = " or ".join(TRANSITIONS[case.status])
@@ -226,7 +240,7 @@ def update(connection: Redis, kind: str, ref: str, countries: Iterable[str], *, 
         args=[case.fields.get("status", ""), target, entry, f"{time.time():.3f}"])
     if not moved:  # someone else changed it meanwhile: judge the transition again on what is there now
         return update(connection, kind, ref, countries, by=by, keyring=keyring, status=status, note=note)
-    return get_for(connection, kind, ref, countries)
+    return get_for(connection, kind, ref, countries, keyring=keyring)
 
 
 def _note_context(kind: str, ref: str) -> str:

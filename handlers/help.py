@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from identity.phones import mask
 from menus.engine import Call, Effect, Reply
+from outbox.sms import claim
 
 from . import casework
 from .context import country_name, host_of, origin_of, pseudonym, services
@@ -101,7 +102,9 @@ def send_sms(call: Call) -> Reply:
     count, _ = pipe.execute()
     if count > svc.settings.help_sms_per_day:
         return Reply(text=call.t("help.sms.limit"), end=True)
-    effect = Effect("sms", {"text": sms_text(call), "priority": "emergency",
+    if not claim(svc.redis, svc.outbox, call.caller.phone):  # the caps every single SMS shares (outbox.sms)
+        return Reply(text=call.t("sms.capped"), end=True)
+    effect = Effect("sms", {"text": sms_text(call), "priority": "emergency", "claimed": True,
                             "dedupe": f"help-{call.caller.session_id}"})
     return Reply(text=call.t("help.sms.queued"), end=True, effects=[effect])
 
@@ -116,7 +119,7 @@ def callback(call: Call) -> Reply:
         svc.redis, casework.CALLBACK, call.caller.session_id,
         {"topic": topic, "language": call.caller.lang, "host_country": host_of(call) or "",
          "home_country": origin_of(call) or "", "phone_masked": mask(call.caller.phone)},
-        ttl=svc.settings.report_retention_days * 86400,
+        ttl=svc.settings.report_retention_days * 86400, keyring=svc.keyring,
         contact=call.caller.phone, contact_ttl=svc.settings.callback_contact_ttl,
     )
     return Reply(text=call.t("help.callback.done", ref=ref), end=True)

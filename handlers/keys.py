@@ -18,13 +18,18 @@ CASE_PREFIX = "case:"
 # -- money ------------------------------------------------------------------------------------------------------
 
 def account_key(caller: str) -> str:
-    """Hash: the caller's linked account (provider, account reference, PIN salt and hash)."""
+    """Hash: the caller's linked account (provider, account reference, PIN salt and keyed hash, sealed number)."""
     return f"{MONEY_PREFIX}{{{caller}}}:account"
 
 
 def pin_attempts_key(caller: str) -> str:
     """Counter of PIN attempts in the current window, counted before each check (the name predates that)."""
     return f"{PIN_PREFIX}{{{caller}}}:failures"
+
+
+def pin_lockouts_key(caller: str) -> str:
+    """Counter of lockouts within :data:`handlers.remittance.pins.LOCKOUT_MEMORY_S`: each lasts longer."""
+    return f"{PIN_PREFIX}{{{caller}}}:lockouts"
 
 
 def pin_lock_key(caller: str) -> str:

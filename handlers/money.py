@@ -17,6 +17,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from menus.engine import Call, Effect, Reply
 from menus.model import InputSpec, Target
+from outbox.sms import claim
 
 from .context import country_name, host_of, money, number, origin_of, pseudonym, services
 from .corridors import cheapest
@@ -40,12 +41,19 @@ def _locked(call: Call, seconds: int) -> Reply:
     return Reply(text=call.t("money.pin.locked", minutes=max(1, math.ceil(seconds / 60))), end=True)
 
 
+def _relink(call: Call) -> Reply:
+    return Reply(text=call.t("money.pin.relink"), end=True)
+
+
 def balance(call: Call) -> Reply:
     """``money.balance``: the gate in front of the PIN screen."""
     svc = services(call)
     caller = pseudonym(call)
-    if accounts.get(svc.redis, caller) is None:
+    account = accounts.get(svc.redis, caller)
+    if account is None:
         return Reply(text=call.t("money.no_account"), end=True)
+    if account.needs_relink:
+        return _relink(call)
     state = pins.lockout(svc.redis, caller)
     if state.locked:
         return _locked(call, state.seconds_left)
@@ -59,20 +67,29 @@ def check_pin(call: Call) -> Reply:
     account = accounts.get(svc.redis, caller)
     if account is None:
         return Reply(text=call.t("money.no_account"), end=True)
+    if account.needs_relink:
+        return _relink(call)
     attempt = pins.claim_attempt(svc.redis, caller)  # counted before the compare: see pins.claim_attempt
     if not attempt.allowed:
         return _locked(call, attempt.seconds_left)
-    if not pins.matches(call.input or "", account.salt, account.pin_hash):
-        left = pins.record_failure(svc.redis, caller, attempt)
-        if left == 0:
-            return _locked(call, pins.LOCK_S)
-        return Reply(text=call.t("money.pin.wrong", tries=left), expect=PIN_SPEC)
+    if not pins.matches(svc.keyring, call.input or "", account.salt, account.pin_hash):
+        failure = pins.record_failure(svc.redis, caller, attempt)
+        if failure.relink:
+            accounts.require_relink(svc.redis, caller)
+            return _relink(call)
+        if failure.locked_s:
+            return _locked(call, failure.locked_s)
+        return Reply(text=call.t("money.pin.wrong", tries=failure.left), expect=PIN_SPEC)
     pins.record_success(svc.redis, caller)
+    accounts.renew(svc.redis, caller)
     reader = svc.balance
     try:
         result = reader.submit(account.account).result(timeout=reader.deadline_s)
     except FutureTimeout:
-        effect = Effect("balance_sms", {"caller": caller, "lang": call.caller.lang, "provider": reader.spec})
+        # The SMS takes its place in the daily caps now, so the screen can tell when there is none left.
+        if not claim(svc.redis, svc.outbox, call.caller.phone):
+            return Reply(text=call.t("sms.capped"), end=True)
+        effect = Effect("balance_sms", {"caller": caller, "lang": call.caller.lang})
         return Reply(text=call.t("money.balance.by_sms"), end=True, effects=[effect])
     except ProviderError as exc:
         log.warning("Balance provider failed: %s", exc)

@@ -2,8 +2,8 @@
 
 Discretion rules this module keeps:
 
-* the free text reaches :func:`write` as ``call.input`` and goes straight into the case store; it never enters
-  the session (``call.vars``), a screen, an effect or a log;
+* the free text reaches :func:`write` as ``call.input`` and goes straight into the case store, encrypted
+  (:mod:`handlers.casework`); it never enters the session (``call.vars``), a screen, an effect or a log;
 * the category is not kept in ``call.vars`` either: vars follow the caller into whatever menu comes next and
   from there into its resume point, which anyone redialling on that phone is offered. It is kept under the
   session id for the session's lifetime (``casework.SESSION_TTL``) instead;
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from identity.phones import mask
 from menus.engine import Call, Effect, Reply
+from outbox.sms import claim
 from redis_reply import optional_text
 
 from . import casework
@@ -33,7 +34,7 @@ def _save(call: Call, **fields: str) -> str:
             "host_country": host_of(call) or "", "home_country": origin_of(call) or "",
             "phone_masked": mask(call.caller.phone)}
     return casework.upsert(svc.redis, casework.REPORT, call.caller.session_id, {**base, **fields},
-                           ttl=svc.settings.report_retention_days * 86400)
+                           ttl=svc.settings.report_retention_days * 86400, keyring=svc.keyring)
 
 
 def category(call: Call) -> Reply:
@@ -58,10 +59,15 @@ def write(call: Call) -> Reply:
 def submit(call: Call) -> Reply:
     """``report.submit`` (``params: {sms: yes|no}``): file the report and show its reference."""
     wants_sms = call.params.get("sms") == "yes"
+    svc = services(call)
+    # Within the caps every single SMS shares (outbox.sms): a script filing reports cannot pump SMS.
+    capped = wants_sms and not claim(svc.redis, svc.outbox, call.caller.phone)
     # The category key is left to expire with the session: a re-run of this step must not turn it into "other".
-    ref = _save(call, sms_confirmation="yes" if wants_sms else "no")
+    ref = _save(call, sms_confirmation="capped" if capped else "yes" if wants_sms else "no")
+    if capped:
+        return Reply(text=call.t("report.done", ref=ref), lines=[call.t("sms.capped")], end=True)
     effects = []
     if wants_sms:
         effects.append(Effect("sms", {"text": call.t("report.sms.text", ref=ref), "priority": "normal",
-                                      "dedupe": f"report-{call.caller.session_id}"}))
+                                      "claimed": True, "dedupe": f"report-{call.caller.session_id}"}))
     return Reply(text=call.t("report.done", ref=ref), end=True, effects=effects)

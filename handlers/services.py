@@ -14,6 +14,7 @@ from typing import Protocol
 from redis import Redis
 
 from identity.keyring import Keyring
+from outbox.config import OutboxConfig
 
 from .corridors import CorridorTable
 from .directory import Directory
@@ -54,6 +55,12 @@ class Services(Protocol):
     def keyring(self) -> Keyring:
         """The installation's keys: sealed numbers, encrypted text, PIN hashes, keyed digests (the caller's own
         pseudonym is already in ``call.caller.pseudonym``)."""
+        ...
+
+    @property
+    def outbox(self) -> OutboxConfig:
+        """The outbox's settings: what :func:`outbox.sms.claim` and single SMS need (the daily caps, the same
+        keyring)."""
         ...
 
     @property

@@ -133,7 +133,9 @@ class Keyring:
         keyed_salt = hmac.new(self._pin, salt, hashlib.sha256).digest()
         return hashlib.scrypt(pin.encode(), salt=keyed_salt, dklen=32, **PIN_SCRYPT)
 
-    def digest(self, purpose: str, data: str) -> str:
-        """A keyed digest of ``data`` for ``purpose`` (32 hex characters): for Redis keys that must not let anyone
-        test guesses (dedupe keys naming a caller, counters). Derives its key per call: not for the hot path."""
-        return hashlib.blake2b(data.encode(), key=self.key("digest/" + purpose), digest_size=16).hexdigest()
+    def digest(self, purpose: str, data: str | bytes) -> str:
+        """A keyed digest of ``data`` for ``purpose`` (32 hex characters): for what Redis keeps to recognise a
+        value again without letting anyone test guesses against it (a request body holding numbers). Derives its
+        key per call: not for the hot path."""
+        raw = data.encode() if isinstance(data, str) else data
+        return hashlib.blake2b(raw, key=self.key("digest/" + purpose), digest_size=16).hexdigest()

@@ -19,6 +19,7 @@ from typing import Any
 
 from redis import Redis
 
+from identity.keyring import Keyring
 from identity.phones import region_of
 from redis_reply import Fields, fields, optional_text, scored, texts
 
@@ -97,7 +98,7 @@ def create(connection: Redis, agency: str, request: BroadcastRequest, config: Ou
     if request.expires_at is not None and request.expires_at.timestamp() <= now:
         raise BroadcastError("is already past", field="expires_at", code="expired")
     broadcast_id = secrets.token_hex(8)
-    per_language, opted_out, countries = _resolve(connection, request, broadcast_id)
+    per_language, opted_out, countries = _resolve(connection, config, request, broadcast_id)
     recipients = sum(per_language.values())
     if not recipients:
         raise BroadcastError("matches no subscriber who may receive it", field="audience", code="empty_audience")
@@ -160,7 +161,7 @@ return 1
 
 def estimate(connection: Redis, agency: str, request: BroadcastRequest, config: OutboxConfig) -> dict[str, Any]:
     """What :func:`create` would answer about recipients and cost, storing and sending nothing."""
-    per_language, _, countries = _resolve(connection, request, None)
+    per_language, _, countries = _resolve(connection, config, request, None)
     _, per_text, cost = _quote(request, per_language, countries, config, agency, signature.PLACEHOLDER_REF)
     return {"recipients": sum(per_language.values()), "estimate": per_text,
             "cost": {"amount": cost, "currency": config.currency}}
@@ -188,13 +189,14 @@ def _quote(request: BroadcastRequest, per_language: Mapping[str, int], countries
     return {lang: texts[lang] for lang in per_language}, per_text, cost
 
 
-def _resolve(connection: Redis, request: BroadcastRequest,
+def _resolve(connection: Redis, config: OutboxConfig, request: BroadcastRequest,
              broadcast_id: str | None) -> tuple[dict[str, int], int, list[str]]:
     """Recipients per subscriber language, opted-out numbers the audience matched, and the countries it reaches
     (for the price). With a ``broadcast_id`` the recipients are kept as its resolved audience; without one they
     are only counted (an estimate)."""
     if request.phones is not None:
-        return _resolve_phones(connection, broadcast_id, request.phones, next(iter(request.message)))
+        return _resolve_phones(connection, config.keyring, broadcast_id, request.phones,
+                               next(iter(request.message)))
     if not (request.countries or request.languages or request.topics or request.everyone):
         raise BroadcastError('is empty: name countries, languages or topics, or say "all": true', field="audience")
     per_language, opted_out = _resolve_filter(connection, broadcast_id, request)
@@ -227,20 +229,22 @@ def _resolve_filter(connection: Redis, broadcast_id: str | None,
     return per_language, opted_out
 
 
-def _resolve_phones(connection: Redis, broadcast_id: str | None, phones: Sequence[str],
+def _resolve_phones(connection: Redis, keyring: Keyring, broadcast_id: str | None, phones: Sequence[str],
                     first: str) -> tuple[dict[str, int], int, list[str]]:
-    opted = connection.smismember(keys.optout_set(), list(phones))
-    kept = [p for p, o in zip(phones, opted, strict=True) if not o]
+    """An explicit list, sealed before it touches Redis (the resolved audience and the batches hold tokens)."""
+    tokens = [keyring.seal(phone) for phone in phones]
+    opted = connection.smismember(keys.optout_set(), tokens)
+    kept = [(p, t) for p, t, o in zip(phones, tokens, opted, strict=True) if not o]
     groups: dict[str, list[str]] = {}
-    for phone, lang in zip(kept, language_of(connection, kept), strict=True):
-        groups.setdefault(lang or first, []).append(phone)
+    for (_, token), lang in zip(kept, language_of(connection, [t for _, t in kept]), strict=True):
+        groups.setdefault(lang or first, []).append(token)
     if broadcast_id:
         pipe = connection.pipeline(transaction=True)
         for lang, members in groups.items():
             pipe.sadd(keys.resolved(broadcast_id, lang), *members)
             pipe.expire(keys.resolved(broadcast_id, lang), RESOLVE_TTL_S)
         pipe.execute()
-    countries = sorted({c for c in (region_of(p) for p in kept) if c})
+    countries = sorted({c for c in (region_of(p) for p, _ in kept) if c})
     return {lang: len(m) for lang, m in groups.items()}, len(phones) - len(kept), countries
 
 
@@ -315,20 +319,19 @@ def cancel(connection: Redis, broadcast_id: str, agency: str | None) -> dict[str
 
 
 def latest_for_country(connection: Redis, country: str, limit: int = 5, *,
-                       phone: str | None = None) -> list[SentAlert]:
+                       subscriber: subscribers.Subscriber | None = None) -> list[SentAlert]:
     """The latest public broadcasts that went (or are going) to ``country``, newest first.
 
-    With ``phone``, also the public broadcasts without a country filter (``all``, or languages and topics only)
-    that reached that caller: a subscriber (to any country, not opted out) whose language was among the
-    broadcast's audience languages and who holds one of its topics. Broadcasts to a ``phones`` list are never
-    listed: they are in no index.
+    With the caller's ``subscriber`` record, also the public broadcasts without a country filter (``all``, or
+    languages and topics only) that reached that caller: a subscriber (to any country, not opted out) whose
+    language was among the broadcast's audience languages and who holds one of its topics. Broadcasts to a
+    ``phones`` list are never listed: they are in no index.
     """
     now = time.time()
     def newest(key: str) -> list[tuple[str, float]]:
         return scored(connection.zrevrangebyscore(key, now, "-inf", start=0, num=limit * 3, withscores=True))
 
     candidates = [(score, broadcast_id, False) for broadcast_id, score in newest(keys.country_alerts(country.upper()))]
-    subscriber = subscribers.get(connection, phone) if phone else None
     if subscriber is not None and subscriber.countries and not subscriber.opted_out:
         candidates += [(score, broadcast_id, True) for broadcast_id, score in newest(keys.unfiltered_alerts())]
         candidates.sort(key=lambda item: -item[0])

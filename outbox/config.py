@@ -13,6 +13,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from identity.keyring import Keyring
+
 if TYPE_CHECKING:
     from menus.catalog import Catalog
 
@@ -38,10 +40,16 @@ RETRY_CAP_S = 300
 MESSAGE_TTL_S = 7 * 24 * 3600
 #: How long a finished broadcast's record stays readable.
 BROADCAST_TTL_S = 90 * 24 * 3600
+#: Single SMS (confirmations, help numbers, balances) per number per UTC day, all kinds together, and for the
+#: whole installation: what stops SMS pumping (a script making us text premium or random numbers).
+DEFAULT_SMS_PER_NUMBER_PER_DAY = 5
+DEFAULT_SMS_SINGLE_PER_DAY = 20_000
 
 
 @dataclass(frozen=True)
 class OutboxConfig:
+    #: The installation's keys: numbers are sealed before they are stored and unsealed only in a job.
+    keyring: Keyring = field(kw_only=True, repr=False)
     batch_size: int = DEFAULT_BATCH_SIZE
     send_rate: int = DEFAULT_SEND_RATE
     lease_s: int = DEFAULT_LEASE_S
@@ -59,6 +67,9 @@ class OutboxConfig:
     catalog: Catalog | None = field(default=None, compare=False, repr=False)
     #: First back-off after a transient provider failure; it doubles per attempt up to RETRY_CAP_S.
     retry_base_s: float = RETRY_BASE_S
+    #: Caps on single SMS (:mod:`outbox.sms`): per number per day, and for everyone per day.
+    sms_per_number_per_day: int = DEFAULT_SMS_PER_NUMBER_PER_DAY
+    sms_single_per_day: int = DEFAULT_SMS_SINGLE_PER_DAY
 
     def backoff(self, attempt: int) -> float:
         return min(RETRY_CAP_S, self.retry_base_s * 2 ** max(0, attempt))

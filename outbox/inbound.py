@@ -1,9 +1,9 @@
 """Inbound SMS keywords: STOP, START/JOIN and HELP, in every supported language, ahead of anything else.
 
 An inbound message is acted on once per AT message ``id`` (AT retries until it gets a 200). Confirmations are
-individual SMS through :func:`outbox.sms.queue_message`, at most :data:`CONFIRMATIONS_PER_DAY` per number, so a
-looping handset or a prank cannot make us spend money; that count is kept under a keyed pseudonym of the number
-(:meth:`identity.keyring.Keyring.pseudonym`, the same as the caller's USSD pseudonym).
+individual SMS through :func:`outbox.sms.queue_message`, within the daily caps every single SMS shares (per
+number, counted under its pseudonym, and for the installation), so a looping handset, a prank or spoofed senders
+cannot make us spend money. The sender is matched to its subscription by sealing its number.
 
 A keyword is the first word, punctuation around it ignored (``Stop!``). Words people also use in ordinary
 messages (:data:`WHOLE_MESSAGE_ONLY`: ``END``, ``YES``, ``OO`` …) count only when they are the whole message, so
@@ -18,16 +18,15 @@ from dataclasses import dataclass
 from redis import Redis
 
 from identity.codes import country_code
-from identity.keyring import Keyring
 from identity.phones import InvalidNumber, normalise, region_of
 from menus.languages import default_language
 
 from . import keys, subscribers
+from .config import OutboxConfig
 from .sms import queue_message
 
 #: Seen inbound ids are remembered this long (AT retries for up to 12 hours).
 SEEN_TTL_S = 24 * 3600
-CONFIRMATIONS_PER_DAY = 3
 
 #: Keyword → (action, language it is a word of). Matched on the first word, case- and accent-insensitively.
 KEYWORDS: dict[str, tuple[str, str]] = {
@@ -111,20 +110,20 @@ def parse(text: str) -> tuple[str, str, list[str]] | None:
     return found[0], found[1], words[1:]
 
 
-def handle(connection: Redis, *, sender: str, text: str, inbound_id: str, keyring: Keyring) -> InboundResult:
+def handle(connection: Redis, config: OutboxConfig, *, sender: str, text: str, inbound_id: str) -> InboundResult:
     """Act on one inbound SMS; a repeated ``inbound_id`` does nothing. Confirmations are counted under the
     sender's keyed pseudonym (an unkeyed hash of a phone number is reversed by trying every number)."""
     if inbound_id and not connection.set(keys.inbound_seen(inbound_id[:128]), "1", nx=True, ex=SEEN_TTL_S):
         return InboundResult("duplicate")
     try:
-        return _act(connection, sender, text, keyring)
+        return _act(connection, config, sender, text)
     except BaseException:
         if inbound_id:
             connection.delete(keys.inbound_seen(inbound_id[:128]))
         raise
 
 
-def _act(connection: Redis, sender: str, text: str, keyring: Keyring) -> InboundResult:
+def _act(connection: Redis, config: OutboxConfig, sender: str, text: str) -> InboundResult:
     try:
         phone = normalise(sender)
     except InvalidNumber:
@@ -133,23 +132,23 @@ def _act(connection: Redis, sender: str, text: str, keyring: Keyring) -> Inbound
     if parsed is None:
         return InboundResult("ignored")
     action, word_lang, rest = parsed
-    existing = subscribers.get(connection, phone)
+    existing = subscribers.get(connection, config.keyring, phone)
     language = existing.language if existing and existing.language in SUPPORTED else word_lang
     if action == "stop":
-        subscribers.opt_out(connection, phone)
+        subscribers.opt_out(connection, config.keyring, phone)
     elif action == "start":
-        subscribers.opt_in(connection, phone)
+        subscribers.opt_in(connection, config.keyring, phone)
         country, lang = _join_arguments(rest)
         if country or lang or existing is None:
             country = country or (sorted(existing.countries)[0] if existing and existing.countries else None) \
                 or region_of(phone)
             if country:  # a number of no country (+882…) and no country given: opted in, nothing subscribed
                 language = lang or (existing.language if existing else default_language(region_of(phone), SUPPORTED))
-                subscribers.subscribe(connection, phone, country=country, language=language,
+                subscribers.subscribe(connection, config.keyring, phone, country=country, language=language,
                                       topics=subscribers.TOPICS, source="sms")
                 action = "join"
     texts = CONFIRMATIONS["start" if action == "join" else action]
-    _confirm(connection, phone, texts.get(language) or texts[word_lang], keyring)
+    queue_message(connection, config, phone, texts.get(language) or texts[word_lang], priority="normal")
     return InboundResult(action)
 
 
@@ -160,13 +159,3 @@ def _join_arguments(rest: list[str]) -> tuple[str | None, str | None]:
     words = rest[1:2] if country else rest[:1]
     lang = words[0].lower() if words and words[0].lower() in SUPPORTED else None
     return country, lang
-
-
-def _confirm(connection: Redis, phone: str, text: str, keyring: Keyring) -> None:
-    bucket = keys.confirm_limit(keyring.pseudonym(phone))
-    pipe = connection.pipeline(transaction=True)
-    pipe.set(bucket, 0, nx=True, ex=24 * 3600)
-    pipe.incr(bucket)
-    sent_today = pipe.execute()[1]
-    if sent_today <= CONFIRMATIONS_PER_DAY:
-        queue_message(connection, phone, text, priority="normal")

@@ -20,7 +20,7 @@ from rq import get_current_job
 from identity.phones import mask
 from redis_reply import number, optional_text
 
-from . import dlr, keys, queues, throttle
+from . import dlr, keys, queues, subscribers, throttle
 from .config import runtime
 from .errors import ProviderAuthError, ProviderError, ProviderUnavailable
 from .ledger import Ledger, drain_resolved
@@ -101,8 +101,11 @@ def send_batch(broadcast_id: str, number: int, attempt: int) -> str:
     if claim.outcome != "ok":
         return claim.outcome
     opted = connection.smismember(keys.optout_set(), list(claim.phones)) if claim.phones else []
-    phones = [p for p, o in zip(claim.phones, opted, strict=True) if not o]
-    opted_out = len(claim.phones) - len(phones)
+    tokens = [t for t, o in zip(claim.phones, opted, strict=True) if not o]
+    opted_out = len(claim.phones) - len(tokens)
+    # The batch holds sealed numbers; they are opened here, for the provider call, and never written back.
+    token_of = {_digits(config.keyring.unseal(t)): t for t in tokens}
+    phones = ["+" + digits for digits in token_of]
     results = []
     if phones:
         try:
@@ -126,11 +129,12 @@ def send_batch(broadcast_id: str, number: int, attempt: int) -> str:
             return "failed"
     accepted = {r.phone: r for r in results if r.accepted}
     can_retry = attempt + 1 < config.max_attempts
-    retry = [r.phone for r in results if r.transient] if can_retry else []
+    retry = [token_of[_digits(r.phone)] for r in results if r.transient and _digits(r.phone) in token_of] \
+        if can_retry else []
     reasons: Counter[str] = Counter(r.status or str(r.status_code) for r in results
                                     if not r.accepted and not (can_retry and r.transient))
-    answered = {r.phone for r in results}
-    missing = sum(1 for p in phones if p not in answered)
+    answered = {_digits(r.phone) for r in results}
+    missing = sum(1 for digits in token_of if digits not in answered)
     if missing:
         reasons["NoResult"] += missing
     message_ids = [r.message_id for r in accepted.values() if r.message_id]
@@ -149,10 +153,23 @@ def send_batch(broadcast_id: str, number: int, attempt: int) -> str:
     return "sent"
 
 
-def send_single(phone: str, text: str) -> str:
-    """Send one individual SMS (a confirmation, a helpline number). Transient failures raise, so RQ retries."""
+def prune_subscribers() -> int:
+    """The daily prune of lapsed subscribers from the audience sets (queued by the sweeper)."""
+    return subscribers.prune_expired(_connection())
+
+
+def _digits(phone: str) -> str:
+    """A number as the provider may echo it (with or without ``+``), reduced to its digits for matching."""
+    return phone.lstrip("+")
+
+
+def send_single(token: str, sealed_text: str) -> str:
+    """Send one individual SMS (a confirmation, a helpline number): the number sealed and the text encrypted
+    (:func:`outbox.sms.queue_message`), opened only here. Transient failures raise, so RQ retries."""
     connection = _connection()
     rt = runtime()
+    phone = rt.config.keyring.unseal(token)
+    text = rt.config.keyring.decrypt(sealed_text, context=token)
     throttle.acquire(connection, rt.config.account, 1, rate=rt.config.send_rate,
                      capacity=max(rt.config.send_rate, rt.config.batch_size))
     try:

@@ -17,13 +17,14 @@ AUDIENCE_TAG = "{aud}"
 
 
 # --- subscribers (all in the {aud} slot) -----------------------------------------------------------------
-def subscriber(phone: str) -> str:
-    """A subscriber's record (a hash), in the index's slot so a subscription changes in one script."""
-    return f"{AUDIENCE_TAG}:sub:{phone}"
+def subscriber(token: str) -> str:
+    """A subscriber's record (a hash) by sealed number, in the index's slot so a subscription changes in one
+    script. Every set below holds sealed numbers (:meth:`identity.keyring.Keyring.seal`), never numbers."""
+    return f"{AUDIENCE_TAG}:sub:{token}"
 
 
 def audience_set(country: str, language: str, topic: str) -> str:
-    """Phones subscribed to ``topic`` in ``country`` with ``language`` (opted-out ones included)."""
+    """Sealed numbers subscribed to ``topic`` in ``country`` with ``language`` (opted-out ones included)."""
     return f"{AUDIENCE_TAG}:c:{country}:l:{language}:t:{topic}"
 
 
@@ -127,14 +128,20 @@ def inbound_seen(inbound_id: str) -> str:
     return f"sms:in:{inbound_id}"
 
 
-def confirm_limit(pseudonym: str) -> str:
-    """Confirmations sent to one number today, under a keyed pseudonym of the number (never the number)."""
-    return f"sms:confirm:{pseudonym}"
+def single_count(who: str, day: str) -> str:
+    """Single SMS queued on one UTC day (``YYYYMMDD``) to one number (by its pseudonym, never the number), or to
+    everyone (``all``)."""
+    return f"sms:single:{who}:{day}"
 
 
 def throttle(account: str) -> str:
     """The provider account's token bucket."""
     return f"throttle:{{{account}}}"
+
+
+def prune_lock() -> str:
+    """Present for a day after the sweeper queued the daily prune of lapsed subscribers."""
+    return f"{AUDIENCE_TAG}:prune"
 
 
 def sweep_lock() -> str:

@@ -1,11 +1,18 @@
 """The subscriber store, shared by the agency API, inbound SMS keywords and the USSD alerts menu.
 
-A subscriber is a hash ``{aud}:sub:<E.164>`` (language, countries, topics, consent time, source) and a member of
-one audience set per (country, language, topic). Opt-outs live in one set ``{aud}:optout``, the single truth
-for "do not send", which also covers numbers that never subscribed (an explicit-phones broadcast skips them).
+A subscriber is a hash ``{aud}:sub:<sealed number>`` (language, countries, topics, consent time, source) and a
+member of one audience set per (country, language, topic). Opt-outs live in one set ``{aud}:optout``, the single
+truth for "do not send", which also covers numbers that never subscribed (an explicit-phones broadcast skips them).
 An audience is then a ``SUNIONSTORE`` of a few sets minus the opt-out set: no scan of subscribers in Python.
 Every change to one subscriber is one Lua script, so a concurrent USSD and API change cannot leave a record
 and its index disagreeing.
+
+Numbers are kept because an SMS must go to them, and only sealed (:meth:`identity.keyring.Keyring.seal`):
+deterministic encryption, so the same number is the same member in every set and the opt-out set, and a copy of
+Redis without ``GATEWAY_SECRET`` holds no number. Only a worker unseals, right before the provider call.
+
+A record lives :data:`SUBSCRIBER_TTL_S` after the person's last subscription or confirmation; once it has
+expired, :func:`prune_expired` (a daily job the sweeper enqueues) takes its token out of the audience sets.
 """
 
 from __future__ import annotations
@@ -18,8 +25,9 @@ from typing import Any
 from redis import Redis
 
 from identity.codes import country_code, language_code
+from identity.keyring import Keyring
 from identity.phones import normalise, region_of
-from redis_reply import texts
+from redis_reply import text, texts
 
 from . import keys
 
@@ -28,11 +36,15 @@ TOPICS = ("safety", "health", "weather", "work")
 OPT_IN_SOURCES = frozenset({"ussd", "sms"})
 #: Rows per pipeline round trip when importing.
 IMPORT_CHUNK = 2000
+#: A subscription not renewed (subscribed again, confirmed by JOIN/START) for this long lapses.
+SUBSCRIBER_TTL_S = 400 * 24 * 3600
+#: Members checked per round trip while pruning lapsed subscribers from the audience sets.
+PRUNE_CHUNK = 1000
 
 # Merge a subscription into the record and the index. KEYS: record, known countries, known languages, opt-out set.
-# ARGV: phone, language, countries csv, topics csv, consent time, source, clear opt-out (0/1), audience-set format
-# (:func:`outbox.keys.audience_set_format`). Countries and topics are unions with what exists; a new language
-# moves every membership to the new language's sets.
+# ARGV: sealed phone, language, countries csv, topics csv, consent time, source, clear opt-out (0/1), audience-set
+# format (:func:`outbox.keys.audience_set_format`), record lifetime. Countries and topics are unions with what
+# exists; a new language moves every membership to the new language's sets.
 _SUBSCRIBE = """
 local rec = KEYS[1]
 local phone, lang, aset = ARGV[1], ARGV[2], ARGV[8]
@@ -52,6 +64,7 @@ for _, c in ipairs(cs) do
 end
 redis.call('SADD', KEYS[3], lang)
 redis.call('HSET', rec, 'l', lang, 'c', table.concat(cs, ','), 't', table.concat(ts, ','), 'at', ARGV[5], 's', ARGV[6])
+redis.call('EXPIRE', rec, ARGV[9])
 if ARGV[7] == '1' then redis.call('SREM', KEYS[4], phone) end
 return 1
 """
@@ -117,36 +130,38 @@ def _check(country: str, language: str, topics: Iterable[str]) -> tuple[str, str
     return checked_country, checked_language, chosen
 
 
-def subscribe(connection: Redis, phone: str, *, country: str, language: str, topics: Iterable[str],
-              source: str) -> Subscriber:
+def subscribe(connection: Redis, keyring: Keyring, phone: str, *, country: str, language: str,
+              topics: Iterable[str], source: str) -> Subscriber:
     """Add ``country`` and ``topics`` to the subscriber's (a new one is created), in ``language``.
 
-    The consent time becomes now. An earlier opt-out is lifted only when ``source`` is the person's own request
-    (:data:`OPT_IN_SOURCES`): an agency importing a list cannot override a STOP.
+    The consent time becomes now and the record's lifetime starts again. An earlier opt-out is lifted only when
+    ``source`` is the person's own request (:data:`OPT_IN_SOURCES`): an agency importing a list cannot override a
+    STOP.
     """
     country, language, chosen = _check(country, language, topics)
-    _script(connection, _SUBSCRIBE)(keys=_subscribe_keys(phone), args=[
-        phone, language, country, ",".join(chosen), datetime.now(UTC).isoformat(), source,
-        "1" if source in OPT_IN_SOURCES else "0", keys.audience_set_format(),
-    ])
-    found = get(connection, phone)
+    token = keyring.seal(phone)
+    _script(connection, _SUBSCRIBE)(keys=_subscribe_keys(token), args=_subscribe_args(
+        token, language, country, chosen, datetime.now(UTC).isoformat(), source))
+    found = get(connection, keyring, phone)
     assert found is not None  # just written
     return found
 
 
-def unsubscribe(connection: Redis, phone: str, *, country: str | None = None,
+def unsubscribe(connection: Redis, keyring: Keyring, phone: str, *, country: str | None = None,
                 topic: str | None = None) -> Subscriber | None:
     """Remove one country, one topic, one pair, or (both None) every subscription; None when none is left."""
-    _script(connection, _UNSUBSCRIBE)(keys=[keys.subscriber(phone)], args=[
-        phone, (country or "").upper(), topic or "", keys.audience_set_format(),
+    token = keyring.seal(phone)
+    _script(connection, _UNSUBSCRIBE)(keys=[keys.subscriber(token)], args=[
+        token, (country or "").upper(), topic or "", keys.audience_set_format(),
     ])
-    return get(connection, phone)
+    return get(connection, keyring, phone)
 
 
-def get(connection: Redis, phone: str) -> Subscriber | None:
+def get(connection: Redis, keyring: Keyring, phone: str) -> Subscriber | None:
+    token = keyring.seal(phone)
     pipe = connection.pipeline(transaction=False)
-    pipe.hgetall(keys.subscriber(phone))
-    pipe.sismember(keys.optout_set(), phone)
+    pipe.hgetall(keys.subscriber(token))
+    pipe.sismember(keys.optout_set(), token)
     raw, opted = pipe.execute()
     if not raw:
         return None
@@ -158,28 +173,28 @@ def get(connection: Redis, phone: str) -> Subscriber | None:
     )
 
 
-def language_of(connection: Redis, phones: Sequence[str]) -> list[str | None]:
-    """Each phone's subscriber language (None for numbers that are not subscribers), in one round trip."""
+def language_of(connection: Redis, tokens: Sequence[str]) -> list[str | None]:
+    """Each sealed number's subscriber language (None for numbers that are not subscribers), in one round trip."""
     pipe = connection.pipeline(transaction=False)
-    for phone in phones:
-        pipe.hget(keys.subscriber(phone), "l")
+    for token in tokens:
+        pipe.hget(keys.subscriber(token), "l")
     return [v.decode() if v else None for v in pipe.execute()]
 
 
-def opt_out(connection: Redis, phone: str) -> None:
+def opt_out(connection: Redis, keyring: Keyring, phone: str) -> None:
     """No broadcast reaches ``phone`` until :func:`opt_in` (subscribed or not)."""
-    connection.sadd(keys.optout_set(), phone)
+    connection.sadd(keys.optout_set(), keyring.seal(phone))
 
 
-def opt_in(connection: Redis, phone: str) -> None:
-    connection.srem(keys.optout_set(), phone)
+def opt_in(connection: Redis, keyring: Keyring, phone: str) -> None:
+    connection.srem(keys.optout_set(), keyring.seal(phone))
 
 
-def is_opted_out(connection: Redis, phone: str) -> bool:
-    return bool(connection.sismember(keys.optout_set(), phone))
+def is_opted_out(connection: Redis, keyring: Keyring, phone: str) -> bool:
+    return bool(connection.sismember(keys.optout_set(), keyring.seal(phone)))
 
 
-def import_many(connection: Redis, rows: Sequence[Any], *, source: str = "api") -> ImportResult:
+def import_many(connection: Redis, keyring: Keyring, rows: Sequence[Any], *, source: str = "api") -> ImportResult:
     """Import agency rows ``{"phone", "country", "language", "topics"}``; bad rows are rejected, not fatal.
 
     A row without ``topics`` subscribes to every topic, one without ``country`` to its number's country. Phones
@@ -210,10 +225,9 @@ def import_many(connection: Redis, rows: Sequence[Any], *, source: str = "api") 
         except ValueError as exc:
             rejected.append({"index": index, "reason": str(exc)})
             continue
-        script(keys=_subscribe_keys(phone), args=[
-            phone, language, country, ",".join(chosen), now, source, "1" if source in OPT_IN_SOURCES else "0",
-            keys.audience_set_format(),
-        ], client=pipe)
+        token = keyring.seal(phone)
+        script(keys=_subscribe_keys(token), args=_subscribe_args(token, language, country, chosen, now, source),
+               client=pipe)
         imported += 1
         pending += 1
         if pending >= IMPORT_CHUNK:
@@ -222,6 +236,27 @@ def import_many(connection: Redis, rows: Sequence[Any], *, source: str = "api") 
     if pending:
         pipe.execute()
     return ImportResult(imported, rejected)
+
+
+def prune_expired(connection: Redis) -> int:
+    """Take the sealed numbers whose record has lapsed out of every audience set; returns how many memberships
+    went. SSCAN in chunks, so a million-member set never blocks Redis. A record is only ever missing once it has
+    lapsed or was deleted with its memberships, and a person who subscribes again is added back by that script."""
+    removed = 0
+    for audience in matching_sets(connection, None, None, None):
+        cursor = 0
+        while True:
+            cursor, members = connection.sscan(audience, cursor, count=PRUNE_CHUNK)
+            if members:
+                pipe = connection.pipeline(transaction=False)
+                for member in members:
+                    pipe.exists(keys.subscriber(text(member)))
+                lapsed = [m for m, alive in zip(members, pipe.execute(), strict=True) if not alive]
+                if lapsed:
+                    removed += int(connection.srem(audience, *lapsed))
+            if cursor == 0:
+                break
+    return removed
 
 
 def count(connection: Redis, *, country: str | None = None, language: str | None = None,
@@ -249,8 +284,14 @@ def matching_sets(connection: Redis, countries: Sequence[str] | None, languages:
     return [keys.audience_set(c, lang, t) for c in countries for lang in languages for t in (topics or TOPICS)]
 
 
-def _subscribe_keys(phone: str) -> list[str]:
-    return [keys.subscriber(phone), keys.known_countries(), keys.known_languages(), keys.optout_set()]
+def _subscribe_keys(token: str) -> list[str]:
+    return [keys.subscriber(token), keys.known_countries(), keys.known_languages(), keys.optout_set()]
+
+
+def _subscribe_args(token: str, language: str, country: str, topics: Sequence[str], now: str,
+                    source: str) -> list[Any]:
+    return [token, language, country, ",".join(topics), now, source, "1" if source in OPT_IN_SOURCES else "0",
+            keys.audience_set_format(), SUBSCRIBER_TTL_S]
 
 
 def _script(connection: Redis, source: str) -> Any:

@@ -28,6 +28,8 @@ from .states import TERMINAL, BatchState, Status
 
 log = logging.getLogger(__name__)
 _LIVE = {b"queued", b"scheduled", b"deferred"}
+#: How often lapsed subscribers are pruned from the audience sets.
+PRUNE_EVERY_S = 24 * 3600
 _STATE = re.compile(rf"^([{BatchState.PENDING}{BatchState.IN_FLIGHT}])(\d+):([\d.]+)$")
 
 
@@ -50,6 +52,10 @@ def sweep(connection: Redis, config: OutboxConfig, *, now: float | None = None, 
     for broadcast_id in texts(connection.zrangebyscore(keys.active_broadcasts(), "-inf", now)):
         report.broadcasts += 1
         _sweep_one(connection, config, broadcast_id, now, report)
+    # Once a day, a job takes lapsed subscribers out of the audience sets (outbox.subscribers.prune_expired).
+    if connection.set(keys.prune_lock(), "1", nx=True, ex=PRUNE_EVERY_S):
+        queues.queue(connection, "normal").enqueue("outbox.jobs.prune_subscribers", job_timeout=3600, result_ttl=0,
+                                                   description="prune lapsed subscribers")
     return report
 
 

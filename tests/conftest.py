@@ -24,6 +24,8 @@ from identity.keyring import Keyring
 
 #: The tests' GATEWAY_SECRET: every app and worker a test builds derives its keys from it, as production does.
 TEST_SECRET = "test-secret-" + "0123456789abcdef" * 2
+#: Its keyring, for tests that call the stores directly.
+TEST_KEYRING = Keyring(TEST_SECRET)
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +55,7 @@ def settings(redis: Redis, redis_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def keyring() -> Keyring:
     """The keys of the tests' installation (:data:`TEST_SECRET`)."""
-    return Keyring(TEST_SECRET)
+    return TEST_KEYRING
 
 
 @pytest.fixture
@@ -142,7 +144,8 @@ def at_server() -> Iterator[object]:
 def outbox_config() -> object:
     from outbox.config import OutboxConfig
 
-    return OutboxConfig(batch_size=50, send_rate=100_000, lease_s=30, sweep_interval_s=1, max_attempts=4,
+    return OutboxConfig(keyring=TEST_KEYRING, batch_size=50, send_rate=100_000, lease_s=30, sweep_interval_s=1,
+                        max_attempts=4,
                         retry_base_s=0)
 
 

@@ -66,8 +66,8 @@ def _list(kind: str) -> Response:
             before = datetime.fromisoformat(request.args["before"]).timestamp()
         except ValueError:
             raise ApiError(400, "invalid", "must be an ISO-8601 timestamp", field="before") from None
-    cases = casework.list_for(store(), kind, current_key().countries, limit=limit, before=before,
-                              retention=_gateway().settings.report_retention_days * 86400)
+    cases = casework.list_for(store(), kind, current_key().countries, keyring=_gateway().keyring, limit=limit,
+                              before=before, retention=_gateway().settings.report_retention_days * 86400)
     items = [c.to_json() for c in cases]
     for item in items:
         item.pop("phone", None)  # the full number only on the one ticket an agent opens
@@ -76,7 +76,7 @@ def _list(kind: str) -> Response:
 
 def _one(kind: str, ref: str) -> Response:
     try:
-        case = casework.get_for(store(), kind, ref.upper(), current_key().countries)
+        case = casework.get_for(store(), kind, ref.upper(), current_key().countries, keyring=_gateway().keyring)
     except casework.CaseNotFound as exc:
         raise ApiError(404, "not_found", str(exc)) from None
     return jsonify({**case.to_json(), "history": casework.history(store(), kind, case.ref, _gateway().keyring)})

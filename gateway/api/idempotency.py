@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, make_response, request
+from flask import Response, current_app, make_response, request
 
 from outbox import keys
 
@@ -40,7 +40,9 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
         if not key or len(key) > MAX_KEY_LENGTH:
             raise ApiError(400, "invalid", f"must be 1-{MAX_KEY_LENGTH} characters", field="Idempotency-Key")
         connection = store()
-        digest = hashlib.sha256(request.method.encode() + request.full_path.encode() + request.get_data()).hexdigest()
+        # Keyed: the body may hold phone numbers, and an unkeyed hash of it could be tested against guesses.
+        digest = current_app.extensions["gateway"].keyring.digest(
+            "idempotency", request.method.encode() + request.full_path.encode() + request.get_data())
         redis_key = keys.idempotency(current_agency(), hashlib.sha256(key.encode()).hexdigest())
         claimed = connection.set(redis_key, json.dumps({"h": digest}), nx=True, ex=CLAIM_TTL_S)
         if not claimed:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 
 from identity.codes import country_code, language_code
 from outbox import subscribers
@@ -21,7 +21,7 @@ from .validation import query_params, validated
 def import_subscribers() -> Response:
     body = validated(SubscriberImport)
     rows = [row.model_dump(exclude_none=True) for row in body.subscribers]
-    result = subscribers.import_many(store(), rows, source="api")
+    result = subscribers.import_many(store(), current_app.extensions["gateway"].keyring, rows, source="api")
     return jsonify(imported=result.imported, rejected=result.rejected)
 
 

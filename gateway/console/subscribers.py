@@ -81,9 +81,10 @@ def upload() -> str | Response:
         flash(str(exc), "error")
         return redirect(url_for("console.subscribers.index"))
     imported = 0
+    keyring = current_app.extensions["gateway"].keyring
     for start in range(0, len(rows), MAX_IMPORT):
         chunk = rows[start:start + MAX_IMPORT]
-        result = subscribers.import_many(store(), [r["row"] for r in chunk], source="console")
+        result = subscribers.import_many(store(), keyring, [r["row"] for r in chunk], source="console")
         imported += result.imported
         for refusal in result.rejected:
             row = chunk[int(refusal["index"])]
@@ -92,7 +93,6 @@ def upload() -> str | Response:
             rejected.append({"line": row["line"], "phone": phone, "reason": refusal["reason"]})
     rejected.sort(key=lambda r: int(str(r["line"])))
     report_id = secrets.token_urlsafe(12)
-    keyring = current_app.extensions["gateway"].keyring
     store().set(_report_key(g.user.agency, report_id), keyring.encrypt(json.dumps(rejected), context="import"),
                 ex=REPORT_TTL_S)
     stats.forget_breakdown(store())
@@ -127,7 +127,7 @@ def find() -> str:
     found, error = None, None
     try:
         phone = normalise(query)
-        found = subscribers.get(store(), phone)
+        found = subscribers.get(store(), current_app.extensions["gateway"].keyring, phone)
         if found is None:
             error = _("No subscriber has this number.")
     except InvalidNumber as exc:
@@ -143,9 +143,9 @@ def remove() -> Response:
         phone = normalise(request.form.get("phone", ""))
     except InvalidNumber:
         abort(404)
-    if subscribers.get(store(), phone) is None:
+    if subscribers.get(store(), current_app.extensions["gateway"].keyring, phone) is None:
         abort(404)
-    subscribers.unsubscribe(store(), phone)
+    subscribers.unsubscribe(store(), current_app.extensions["gateway"].keyring, phone)
     stats.forget_breakdown(store())
     audit.record(store(), g.user.agency, g.user.email, "subscriber.remove", mask(phone))
     flash(_("%(phone)s no longer receives alerts.", phone=mask(phone)))

@@ -1,38 +1,49 @@
-"""PIN checks: a salted slow hash (scrypt), and a lockout that outlives the session.
+"""PIN checks: a keyed, salted slow hash, and a lockout that outlives the session and escalates.
 
 A PIN is 4 digits: 10,000 guesses. What protects it is the lockout: :data:`MAX_TRIES` wrong PINs in a row lock
-the number for :data:`LOCK_S` seconds, counted per caller pseudonym in Redis, so hanging up and dialling again
-does not reset it. Each attempt is counted *before* its PIN is compared (:func:`claim_attempt`), so parallel
-sessions from one number cannot squeeze extra guesses in while a check is running. The hash is scrypt (n=2**14,
-r=8, p=1: about 50 ms), so a copy of Redis does not hand over PINs cheaply either; the salt is per account.
+the number, counted per caller pseudonym in Redis, so hanging up and dialling again does not reset it. Each
+attempt is counted *before* its PIN is compared (:func:`claim_attempt`), so parallel sessions from one number
+cannot squeeze extra guesses in while a check is running. Lockouts escalate (:data:`LOCK_STEPS_S`: 30 minutes,
+then 4 hours) and are remembered for :data:`LOCKOUT_MEMORY_S`; the lockout after those asks for the account to
+be linked again and drops its PIN hash, so a number gets at most ``MAX_TRIES × (len(LOCK_STEPS_S) + 1)`` guesses
+(9 in 10,000) before only the provider can let it in again. A right PIN forgets earlier lockouts.
 
-The PIN itself is a function argument and nothing else: never stored, logged, or put in a session.
+The hash is :meth:`identity.keyring.Keyring.pin_hash` (scrypt keyed by ``GATEWAY_SECRET``, salted per account):
+a copy of Redis without the secret cannot test a single PIN. The PIN itself is a function argument and nothing
+else: never stored, logged, or put in a session.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 
 from redis import Redis
 
-from ..keys import pin_attempts_key, pin_lock_key
+from identity.keyring import Keyring
+
+from ..keys import pin_attempts_key, pin_lock_key, pin_lockouts_key
 
 MAX_TRIES = 3
-LOCK_S = 30 * 60
-_N, _R, _P = 2**14, 8, 1
+#: How long the first, second … lockout lasts; the one after the last asks for the account to be linked again.
+LOCK_STEPS_S = (30 * 60, 4 * 3600)
+LOCK_S = LOCK_STEPS_S[0]
+#: How long earlier lockouts count towards the next one's length.
+LOCKOUT_MEMORY_S = 30 * 24 * 3600
 
 
-def hash_pin(pin: str, salt: bytes | None = None) -> tuple[bytes, bytes]:
-    """``(salt, hash)`` for a PIN; a fresh 16-byte salt when none is given."""
-    salt = salt or secrets.token_bytes(16)
-    return salt, hashlib.scrypt(pin.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+def matches(keyring: Keyring, pin: str, salt: bytes, expected: bytes) -> bool:
+    return hmac.compare_digest(keyring.pin_hash(pin, salt), expected)
 
 
-def matches(pin: str, salt: bytes, expected: bytes) -> bool:
-    return hmac.compare_digest(hash_pin(pin, salt)[1], expected)
+@dataclass(frozen=True)
+class Failure:
+    """After a wrong PIN: ``left`` tries before a lockout; else locked for ``locked_s``, or ``relink`` (the
+    account must be linked again)."""
+
+    left: int
+    locked_s: int = 0
+    relink: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,18 +95,36 @@ def claim_attempt(connection: Redis, caller: str) -> Attempt:
     return Attempt(True, number=result)
 
 
-def record_failure(connection: Redis, caller: str, attempt: Attempt) -> int:
-    """After a wrong PIN on a claimed ``attempt``: the tries left (0: the number is now locked for LOCK_S)."""
+# The last allowed try failed: count the lockout and lock for its step, or (past the steps) report a relink.
+# KEYS: attempts, lock, lockouts. ARGV: lock steps csv, memory seconds. Returns seconds locked, or 0 for relink.
+_LOCK = """
+local n = redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], ARGV[2])
+redis.call('DEL', KEYS[1])
+local steps = {}
+for s in string.gmatch(ARGV[1], '[^,]+') do steps[#steps + 1] = tonumber(s) end
+if n > #steps then return 0 end
+redis.call('SET', KEYS[2], '1', 'EX', steps[n])
+return steps[n]
+"""
+
+
+def record_failure(connection: Redis, caller: str, attempt: Attempt) -> Failure:
+    """After a wrong PIN on a claimed ``attempt``: the tries left, or the lockout it caused."""
     left = MAX_TRIES - attempt.number
-    if left <= 0:
-        pipe = connection.pipeline(transaction=True)
-        pipe.set(pin_lock_key(caller), "1", ex=LOCK_S)
-        pipe.delete(pin_attempts_key(caller))
-        pipe.execute()
-        return 0
-    return left
+    if left > 0:
+        return Failure(left)
+    locked = int(connection.register_script(_LOCK)(
+        keys=[pin_attempts_key(caller), pin_lock_key(caller), pin_lockouts_key(caller)],
+        args=[",".join(map(str, LOCK_STEPS_S)), LOCKOUT_MEMORY_S]))
+    return Failure(0, locked_s=locked, relink=locked == 0)
 
 
 def record_success(connection: Redis, caller: str) -> None:
-    """A right PIN starts the count afresh."""
-    connection.delete(pin_attempts_key(caller))
+    """A right PIN starts the count afresh and forgets earlier lockouts."""
+    connection.delete(pin_attempts_key(caller), pin_lockouts_key(caller))
+
+
+def forget(connection: Redis, caller: str) -> None:
+    """A newly linked account starts with no attempts, lock or lockouts."""
+    connection.delete(pin_attempts_key(caller), pin_lock_key(caller), pin_lockouts_key(caller))

@@ -89,11 +89,13 @@ class HttpProvider:
                 body = json.loads(response.read().decode("utf-8"))
             return Balance(Decimal(str(body["amount"])), str(body["currency"]).upper())
         except (OSError, ValueError, KeyError, TypeError, InvalidOperation) as exc:
-            raise ProviderError(f"Balance provider at {self.base_url} failed: {type(exc).__name__}") from exc
+            # Not the URL: it may carry credentials, and this message reaches logs.
+            raise ProviderError(f"The HTTP balance provider failed: {type(exc).__name__}") from exc
 
 
 def provider_from_spec(spec: Mapping[str, Any]) -> BalanceProvider:
-    """Build a provider from a small JSON-able spec (also what the SMS fallback job receives): no secrets in it."""
+    """Build a provider from a small spec made from the settings of the process that uses it. The spec may hold a
+    URL with credentials: it never goes into a job, a log or Redis (the worker builds its own)."""
     kind = spec.get("kind", "demo")
     if kind == "demo":
         return DemoProvider(delay_s=float(spec.get("delay_s", 0.0)))
@@ -106,7 +108,6 @@ class BalanceReader:
     """Reads balances in a small thread pool so the USSD request can stop waiting at a deadline."""
 
     def __init__(self, spec: Mapping[str, Any], deadline_s: float, threads: int = 8) -> None:
-        self.spec = dict(spec)
         self.provider = provider_from_spec(spec)
         self.deadline_s = deadline_s
         self._pool: ThreadPoolExecutor | None = None

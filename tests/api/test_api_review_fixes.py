@@ -18,6 +18,7 @@ from gateway.api.idempotency import CLAIM_TTL_S, IDEMPOTENCY_TTL_S, idempotent
 from outbox import keys, subscribers
 from outbox.config import BROADCAST_TTL_S
 from tests.api.test_cap_alerts import CAP, XML, _alert, _info
+from tests.conftest import TEST_KEYRING
 
 
 def _subs(n, *, language="sw", topics=("weather",)):
@@ -107,7 +108,7 @@ def test_import_without_topics_subscribes_to_all_and_reasons_name_the_fault(clie
             {"phone": "0711000010", "country": "XX", "language": "sw"}]
     r = client.post("/api/v1/subscribers", json={"subscribers": rows}, headers=key_a)
     assert r.json["imported"] == 1
-    assert subscribers.get(redis, "+254711000009").topics == set(subscribers.TOPICS)
+    assert subscribers.get(redis, TEST_KEYRING, "+254711000009").topics == set(subscribers.TOPICS)
     reasons = {x["index"]: x["reason"] for x in r.json["rejected"]}
     assert "number" in reasons[1].lower() and "topics" not in reasons[1]
     assert "country" in reasons[2].lower()
@@ -152,26 +153,28 @@ def test_inbound_keywords_with_punctuation_and_everyday_words(client, redis):
     for i, text in enumerate(["stop.", "Stop!", "END", "«ARRET»."]):
         phone = f"+25471100020{i}"
         _inbound(client, text, sender=phone, id=f"p{i}")
-        assert subscribers.is_opted_out(redis, phone), text
+        assert subscribers.is_opted_out(redis, TEST_KEYRING, phone), text
     for i, text in enumerate(["End of shift today", "Yes I am here", "Oo po", "Cancel my order please"]):
         phone = f"+25471100030{i}"
         _inbound(client, text, sender=phone, id=f"q{i}")
-        assert not subscribers.is_opted_out(redis, phone) and subscribers.get(redis, phone) is None, text
+        assert not subscribers.is_opted_out(redis, TEST_KEYRING, phone) and subscribers.get(redis, TEST_KEYRING,
+                                                                                            phone) is None, text
 
 
 def test_join_checks_country_and_language(client, redis):
     _inbound(client, "JOIN PO xx", id="j1")
-    sub = subscribers.get(redis, "+254711000001")
+    sub = subscribers.get(redis, TEST_KEYRING, "+254711000001")
     assert sub.countries == {"KE"}  # its own country, not "PO"
     _inbound(client, "JOIN UGA fr", id="j2", sender="+254711000002")
-    sub = subscribers.get(redis, "+254711000002")
+    sub = subscribers.get(redis, TEST_KEYRING, "+254711000002")
     assert sub.countries == {"UG"} and sub.language == "fr"
 
 
 def test_confirmation_counter_is_keyed_not_a_plain_hash(client, redis):
     _inbound(client, "STOP", id="k1")
     assert len(Queue("normal", connection=redis)) == 1
-    plain = keys.confirm_limit(hashlib.sha256(b"+254711000001").hexdigest()[:32])
-    counters = list(redis.scan_iter("sms:confirm:*"))
-    assert len(counters) == 1 and counters[0].decode() != plain
+    plain = hashlib.sha256(b"+254711000001").hexdigest()[:32]
+    counters = [k.decode() for k in redis.scan_iter("sms:single:*") if not k.startswith(b"sms:single:all:")]
+    assert len(counters) == 1 and plain not in counters[0]
+    assert TEST_KEYRING.pseudonym("+254711000001") in counters[0]
     assert json.loads(redis.get(counters[0])) == 1

@@ -9,6 +9,7 @@ import pytest
 from handlers import casework
 from handlers.keys import report_category_key
 from outbox.apikeys import create_key
+from tests.conftest import TEST_KEYRING
 from tests.flows.conftest import handset
 
 
@@ -44,7 +45,7 @@ def test_an_agency_sees_only_the_cases_of_its_countries(client, redis, cases):
     assert client.get(f"/api/v1/reports/{cases['KE']}", headers=kenya).status_code == 200
     r = client.patch(f"/api/v1/reports/{cases['PH']}", headers=kenya, json={"status": "closed"})
     assert r.status_code == 404
-    assert casework.get(redis, casework.REPORT, cases["PH"]).status == "open"
+    assert casework.get(redis, casework.REPORT, cases["PH"], keyring=TEST_KEYRING).status == "open"
 
 
 def test_tickets_are_routed_too(client, redis):
@@ -93,6 +94,7 @@ def test_session_ids_cannot_collide_with_other_keys(redis):
     # into key names the second found the first's category under "its" key and took "abuse" as its reference.
     redis.set(report_category_key("zz"), "abuse", ex=60)
     ref = casework.upsert(redis, casework.REPORT, "zz:category", {"category": "wages", "home_country": "KE"},
-                          ttl=60)
-    assert ref.startswith("R-") and casework.get(redis, casework.REPORT, ref).fields["category"] == "wages"
+                          ttl=60, keyring=TEST_KEYRING)
+    case = casework.get(redis, casework.REPORT, ref, keyring=TEST_KEYRING)
+    assert ref.startswith("R-") and case is not None and case.fields["category"] == "wages"
     assert redis.get(report_category_key("zz")) == b"abuse"

@@ -4,6 +4,7 @@ public; a broadcast to a ``phones`` list is private; one without a country filte
 from __future__ import annotations
 
 from outbox import subscribers
+from tests.conftest import TEST_KEYRING
 from tests.flows.conftest import handset
 
 
@@ -21,7 +22,8 @@ def test_a_private_broadcast_never_reaches_a_ussd_screen(client, key_a):
 
 
 def test_an_audience_broadcast_is_listed_for_its_country(client, redis, key_a):
-    subscribers.subscribe(redis, "+254711000009", country="KE", language="en", topics=["safety"], source="api")
+    subscribers.subscribe(redis, TEST_KEYRING, "+254711000009", country="KE", language="en", topics=["safety"],
+                          source="api")
     r = client.post("/api/v1/broadcasts", headers=key_a, json={
         "message": {"en": "Curfew from 20:00 tonight"}, "audience": {"countries": ["KE"]}})
     assert r.status_code == 202, r.json
@@ -31,8 +33,10 @@ def test_an_audience_broadcast_is_listed_for_its_country(client, redis, key_a):
 def test_a_broadcast_without_a_country_filter_is_listed_to_those_it_reached(client, redis, key_a):
     # The Kenyan caller of the flows subscribes (to Uganda, in Swahili, weather); a broadcast to Swahili speakers
     # about weather reaches them wherever they subscribed, so their "latest alerts" in Kenya lists it.
-    subscribers.subscribe(redis, "+254711000001", country="UG", language="sw", topics=["weather"], source="ussd")
-    subscribers.subscribe(redis, "+639171234567", country="PH", language="en", topics=["weather"], source="ussd")
+    subscribers.subscribe(redis, TEST_KEYRING, "+254711000001", country="UG", language="sw", topics=["weather"],
+                          source="ussd")
+    subscribers.subscribe(redis, TEST_KEYRING, "+639171234567", country="PH", language="en", topics=["weather"],
+                          source="ussd")
     r = client.post("/api/v1/broadcasts", headers=key_a, json={
         "message": {"sw": "Mvua kubwa inakuja"}, "audience": {"languages": ["sw"], "topics": ["weather"]}})
     assert r.status_code == 202 and r.json["recipients"] == 1, r.json

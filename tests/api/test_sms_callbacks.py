@@ -8,6 +8,7 @@ from rq import Queue
 
 from gateway.app import create_app
 from outbox import subscribers
+from tests.conftest import TEST_KEYRING
 
 
 def _inbound(client, text, *, sender="+254711000001", id="in-1", query=""):
@@ -17,9 +18,10 @@ def _inbound(client, text, *, sender="+254711000001", id="in-1", query=""):
 
 
 def test_stop_in_every_language_opts_out_once(client, redis, drain, at_server):
-    subscribers.subscribe(redis, "+254711000001", country="KE", language="sw", topics=["weather"], source="ussd")
+    subscribers.subscribe(redis, TEST_KEYRING, "+254711000001", country="KE", language="sw", topics=["weather"],
+                          source="ussd")
     assert _inbound(client, "acha").status_code == 200
-    assert subscribers.get(redis, "+254711000001").opted_out
+    assert subscribers.get(redis, TEST_KEYRING, "+254711000001").opted_out
     assert _inbound(client, "acha").status_code == 200  # AT's retry: same id
     assert len(Queue("normal", connection=redis)) == 1  # one confirmation
     drain()
@@ -27,29 +29,30 @@ def test_stop_in_every_language_opts_out_once(client, redis, drain, at_server):
     for i, word in enumerate(["STOP", "Arrêt", "توقف", "tigil", "Stop please"]):
         phone = f"+25471100010{i}"
         _inbound(client, word, sender=phone, id=f"x{i}")
-        assert subscribers.is_opted_out(redis, phone), word
+        assert subscribers.is_opted_out(redis, TEST_KEYRING, phone), word
 
 
 def test_start_and_join(client, redis):
-    subscribers.opt_out(redis, "+254711000001")
+    subscribers.opt_out(redis, TEST_KEYRING, "+254711000001")
     _inbound(client, "JOIN UG fr", id="a")
-    sub = subscribers.get(redis, "+254711000001")
+    sub = subscribers.get(redis, TEST_KEYRING, "+254711000001")
     assert not sub.opted_out and sub.countries == {"UG"} and sub.language == "fr"
     _inbound(client, "hello there", id="b", sender="+254711000002")
-    assert subscribers.get(redis, "+254711000002") is None
+    assert subscribers.get(redis, TEST_KEYRING, "+254711000002") is None
     _inbound(client, "HELP", id="c", sender="+254711000003")
-    assert subscribers.get(redis, "+254711000003") is None
+    assert subscribers.get(redis, TEST_KEYRING, "+254711000003") is None
 
 
 def test_confirmations_are_rate_limited(client, redis):
-    for i in range(6):
+    """Confirmations share the per-number daily cap of every single SMS (SMS_PER_NUMBER_PER_DAY, default 5)."""
+    for i in range(8):
         _inbound(client, "STOP" if i % 2 else "START", id=f"r{i}")
-    assert len(Queue("normal", connection=redis)) == 3
+    assert len(Queue("normal", connection=redis)) == 5
 
 
 def test_optout_callback_and_methods(client, redis):
     assert client.post("/sms/optout", data={"senderId": "X", "phoneNumber": "+254711000005"}).status_code == 200
-    assert subscribers.is_opted_out(redis, "+254711000005")
+    assert subscribers.is_opted_out(redis, TEST_KEYRING, "+254711000005")
     assert client.post("/sms/optout", data={"phoneNumber": "garbage"}).status_code == 200
     assert client.get("/sms/inbound").status_code == 405
     assert client.post("/sms/delivery", data={"id": "nope", "status": "Success"}).status_code == 200

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from outbox import subscribers
+from tests.conftest import TEST_KEYRING
 
 KE = {"message": {"en": "Flood warning"}, "audience": {"countries": ["KE"]}}
 
@@ -17,9 +18,10 @@ KE = {"message": {"en": "Flood warning"}, "audience": {"countries": ["KE"]}}
 @pytest.fixture
 def kenyans(redis):
     for n in range(3):
-        subscribers.subscribe(redis, f"+25471100001{n}", country="KE", language="en", topics=["weather"],
+        subscribers.subscribe(redis, TEST_KEYRING, f"+25471100001{n}", country="KE", language="en", topics=["weather"],
                               source="api")
-    subscribers.subscribe(redis, "+256772000001", country="UG", language="en", topics=["safety"], source="api")
+    subscribers.subscribe(redis, TEST_KEYRING, "+256772000001", country="UG", language="en", topics=["safety"],
+                          source="api")
 
 
 def _keys(redis):
@@ -69,7 +71,7 @@ def test_an_audience_matching_nobody_is_refused_and_leaves_nothing(client, redis
     before = _keys(redis)
     r = _post(client, key_a, {"message": {"en": "x"}, "audience": {"countries": ["TZ"]}})
     assert r.status_code == 422 and r.json["error"]["code"] == "empty_audience"
-    subscribers.opt_out(redis, "+254711000099")
+    subscribers.opt_out(redis, TEST_KEYRING, "+254711000099")
     before = _keys(redis)
     r = _post(client, key_a, {"message": {"en": "x"}, "audience": {"phones": ["+254711000099"]}})
     assert r.status_code == 422 and r.json["error"]["code"] == "empty_audience"

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 import pytest
 
 from outbox import subscribers
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_KEYRING, TEST_SECRET
 from tests.console.helpers import make_user
 
 
 def _subscribers(redis, n, *, country="KE", language="sw", start=0):
     rows = [{"phone": f"+2547110{i:05d}", "country": country, "language": language} for i in range(start, start + n)]
-    subscribers.import_many(redis, rows)
+    subscribers.import_many(redis, TEST_KEYRING, rows)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from outbox import subscribers
 from outbox.apikeys import create_key
+from tests.conftest import TEST_KEYRING
 from tests.console.helpers import Console, make_user
 
 
@@ -13,7 +14,7 @@ def _key(redis, agency="Relief Org"):
 
 
 def _subscribers(redis, n):
-    subscribers.import_many(redis, [{"phone": f"+2547110{i:05d}", "country": "KE", "language": "sw"}
+    subscribers.import_many(redis, TEST_KEYRING, [{"phone": f"+2547110{i:05d}", "country": "KE", "language": "sw"}
                                     for i in range(n)])
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from redis import Redis
 from rq import Queue, SimpleWorker
 
+from tests.conftest import TEST_KEYRING
+
 QUEUES = ("emergency", "normal")
 
 
@@ -18,6 +20,12 @@ def queued_jobs(redis: Redis) -> list:
 def queued_args(redis: Redis) -> str:
     """Every queued job's arguments, as one string to search."""
     return "\n".join(f"{job.func_name} {job.args!r} {job.kwargs!r}" for job in queued_jobs(redis))
+
+
+def queued_sms(redis: Redis) -> list[tuple[str, str]]:
+    """Every queued single SMS as (number, text), opened as the worker would (they are stored sealed)."""
+    return [(TEST_KEYRING.unseal(job.args[0]), TEST_KEYRING.decrypt(job.args[1], context=job.args[0]))
+            for job in queued_jobs(redis) if job.func_name == "outbox.jobs.send_single"]
 
 
 def run_jobs(redis: Redis, *, only: str | None = None) -> None:

@@ -7,6 +7,7 @@ from redis import Redis
 
 from handlers import alerts
 from outbox import subscribers
+from tests.conftest import TEST_KEYRING
 from tests.flows.conftest import fresh, handset
 
 
@@ -19,31 +20,32 @@ def test_subscribe_here_list_and_cancel(client: FlaskClient, redis: Redis) -> No
     phone = handset(client, "PH", lang_option="5")
     body = phone.send("3", "1", "1")  # this country, safety
     assert body.startswith("END ") and "Pilipinas" in body  # Tagalog
-    record = subscribers.get(redis, "+639171234567")
+    record = subscribers.get(redis, TEST_KEYRING, "+639171234567")
     assert record is not None
     assert record.countries == frozenset({"PH"}) and record.topics == frozenset({"safety"})
     assert record.language == "tl"
     fresh(phone)
     body = phone.send("3", "2", "3", "5")  # another country: Saudi Arabia (third on the list), all topics
     assert body.startswith("END ")
-    record = subscribers.get(redis, "+639171234567")
+    record = subscribers.get(redis, TEST_KEYRING, "+639171234567")
     assert record is not None
     assert record.countries == frozenset({"PH", "SA"}) and record.topics == frozenset(subscribers.TOPICS)
     fresh(phone)
     mine = phone.send("3", "3")
     assert "Pilipinas" in mine or "Philippines" in mine
     assert phone.send("1").startswith("END ")  # stop the first country listed
-    record = subscribers.get(redis, "+639171234567")
+    record = subscribers.get(redis, TEST_KEYRING, "+639171234567")
     assert record is not None and record.countries == frozenset({"SA"})
     fresh(phone)
     phone.send("3", "3")
     phone.send("2")  # stop all
-    after = subscribers.get(redis, "+639171234567")
+    after = subscribers.get(redis, TEST_KEYRING, "+639171234567")
     assert after is None or not after.countries
 
 
 def test_ussd_subscription_is_the_record_an_sms_join_updates(client: FlaskClient, redis: Redis) -> None:
-    subscribers.subscribe(redis, "+8801712345678", country="AE", language="en", topics=["work"], source="sms")
+    subscribers.subscribe(redis, TEST_KEYRING, "+8801712345678", country="AE", language="en", topics=["work"],
+                          source="sms")
     phone = handset(client, "BD")
     body = phone.send("3", "3")
     assert "United Arab Emirates" in body and "Work rights" in body
@@ -62,11 +64,12 @@ def test_latest_alerts_in_the_callers_language_paginated(client: FlaskClient, re
 
     texts = [f"Flood warning {n}: roads to the coast are closed; move to high ground and follow the police."
              for n in range(3)]
-    subscribers.subscribe(redis, "+254711000009", country="KE", language="sw", topics=["safety"], source="api")
+    subscribers.subscribe(redis, TEST_KEYRING, "+254711000009", country="KE", language="sw", topics=["safety"],
+                          source="api")
     for n, text in enumerate(texts):
         request = BroadcastRequest(message={"en": text, "sw": f"Onyo la mafuriko {n}: hamia sehemu za juu."},
                                    countries=("KE",))
-        broadcasts.create(redis, "agency", request, OutboxConfig())
+        broadcasts.create(redis, "agency", request, OutboxConfig(keyring=TEST_KEYRING))
     phone = handset(client, "KE", lang_option="3")  # Kiswahili
     first = phone.send("3", "4")
     assert first.startswith("CON ") and "Onyo la mafuriko 2" in first  # newest first, in Swahili

@@ -18,9 +18,10 @@ from gateway.app import create_app
 from gateway.config import Settings
 from handlers.remittance import pins
 from handlers.remittance.jobs import send_balance
-from handlers.remittance.providers import BalanceReader, HttpProvider, ProviderError
+from handlers.remittance.providers import BalanceReader, DemoProvider, HttpProvider, ProviderError
+from identity.keyring import Keyring
 from redis_reply import texts
-from tests.conftest import Phone
+from tests.conftest import TEST_KEYRING, Phone
 from tests.flows.conftest import CALLERS, fresh, handset
 from tests.flows.helpers import queued_args, queued_jobs
 
@@ -47,8 +48,8 @@ def test_three_wrong_pins_lock_the_number_across_sessions(client: FlaskClient, r
     assert body.startswith("END Too many wrong PINs") and "30 minutes" in body
     fresh(phone)
     assert phone.send("2", "1").startswith("END Too many wrong PINs")  # even the right PIN is refused now
-    keys = texts(redis.keys("pin:*"))
-    assert any(k.endswith(":locked") for k in keys) and 1790 <= redis.ttl(keys[0]) <= 1800
+    locks = [k for k in texts(redis.keys("pin:*")) if k.endswith(":locked")]
+    assert len(locks) == 1 and 1790 <= redis.ttl(locks[0]) <= 1800
 
 
 def test_pin_screen_rejects_non_digits_without_counting(client: FlaskClient, redis: Redis, accounts: None) -> None:
@@ -79,11 +80,14 @@ def test_slow_provider_sends_the_balance_by_sms(settings: Settings, redis: Redis
     assert "1234" not in queued_args(redis)
     job = jobs[0]
     job.cancel()  # run it here rather than in a worker, so the SMS it queues stays queued for the check
-    caller, lang, spec = job.args
-    assert send_balance(caller, lang, spec, connection=redis) == "queued"
+    caller, lang = job.args  # no provider URL or spec: the worker builds its own provider
+    outbox = client.application.extensions["outbox"]
+    assert send_balance(caller, lang, connection=redis, outbox=outbox, provider=DemoProvider()) == "queued"
     sms = queued_jobs(redis)
     assert [j.func_name for j in sms] == ["outbox.jobs.send_single"]
-    assert sms[0].args == ("+254711000001", "Your balance is KES12,850.50.")
+    token, text = sms[0].args  # sealed and encrypted; the worker opens them
+    assert TEST_KEYRING.unseal(token) == "+254711000001"
+    assert TEST_KEYRING.decrypt(text, context=token) == "Your balance is KES12,850.50."
 
 
 def test_cost_comparison_for_the_corridor(client: FlaskClient) -> None:
@@ -148,9 +152,9 @@ def test_parallel_wrong_pins_get_at_most_three_checks(app: Flask, redis: Redis, 
     compared: list[str] = []
     real_matches = pins.matches
 
-    def counting(pin: str, salt: bytes, expected: bytes) -> bool:
+    def counting(keyring: Keyring, pin: str, salt: bytes, expected: bytes) -> bool:
         compared.append(pin)
-        return real_matches(pin, salt, expected)
+        return real_matches(keyring, pin, salt, expected)
 
     monkeypatch.setattr(pins, "matches", counting)
     try:

@@ -1,23 +1,33 @@
-"""PIN hashing and the lockout counter."""
+"""PIN hashing, the lockout counter and its escalation."""
 
 from __future__ import annotations
 
 from redis import Redis
 
 from handlers.remittance import pins
+from identity.keyring import Keyring
 
 
-def test_hash_is_salted_and_checks() -> None:
-    salt, digest = pins.hash_pin("1234")
-    other_salt, other = pins.hash_pin("1234")
-    assert salt != other_salt and digest != other
-    assert pins.matches("1234", salt, digest) and not pins.matches("1235", salt, digest)
-    assert b"1234" not in digest
+def test_hash_is_salted_keyed_and_checks(keyring: Keyring) -> None:
+    salt, other_salt = b"s" * 16, b"t" * 16
+    digest = keyring.pin_hash("1234", salt)
+    assert digest != keyring.pin_hash("1234", other_salt)
+    assert pins.matches(keyring, "1234", salt, digest) and not pins.matches(keyring, "1235", salt, digest)
+    assert not pins.matches(Keyring("another secret of enough length 123"), "1234", salt, digest)
 
 
 def _fail(redis: Redis, caller: str) -> int:
     attempt = pins.claim_attempt(redis, caller)
     assert attempt.allowed
+    return pins.record_failure(redis, caller, attempt).left
+
+
+def _lock_out(redis: Redis, caller: str) -> pins.Failure:
+    """Three wrong PINs, waiting out whatever lock is on first (by deleting it, as time would)."""
+    redis.delete(f"pin:{{{caller}}}:locked")
+    for _ in range(pins.MAX_TRIES - 1):
+        _fail(redis, caller)
+    attempt = pins.claim_attempt(redis, caller)
     return pins.record_failure(redis, caller, attempt)
 
 
@@ -46,5 +56,24 @@ def test_attempts_are_counted_before_the_check(redis: Redis) -> None:
     fourth = pins.claim_attempt(redis, "who")
     assert not fourth.allowed and fourth.seconds_left > 0
     assert not pins.lockout(redis, "who").locked  # no lock yet: the third may still turn out right
-    assert pins.record_failure(redis, "who", claimed[2]) == 0
+    assert pins.record_failure(redis, "who", claimed[2]).left == 0
     assert pins.lockout(redis, "who").locked and not pins.claim_attempt(redis, "who").allowed
+
+
+def test_lockouts_escalate_then_ask_for_the_account_to_be_linked_again(redis: Redis) -> None:
+    """3 wrong PINs in 30 minutes were 144 guesses a day for ever: now 30 minutes, then 4 hours, then no more PINs
+    until the account is linked again (9 guesses in all)."""
+    first = _lock_out(redis, "who")
+    assert first == pins.Failure(0, locked_s=30 * 60)
+    second = _lock_out(redis, "who")
+    assert second == pins.Failure(0, locked_s=4 * 3600) and 14390 <= pins.lockout(redis, "who").seconds_left
+    third = _lock_out(redis, "who")
+    assert third.relink
+    assert 0 < redis.ttl("pin:{who}:lockouts") <= pins.LOCKOUT_MEMORY_S
+
+
+def test_a_right_pin_forgets_earlier_lockouts(redis: Redis) -> None:
+    _lock_out(redis, "who")
+    redis.delete("pin:{who}:locked")
+    pins.record_success(redis, "who")
+    assert _lock_out(redis, "who").locked_s == 30 * 60

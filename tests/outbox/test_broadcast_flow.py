@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 from outbox import broadcasts, dlr, subscribers
 from outbox.broadcasts import BroadcastRequest
 from outbox.sweeper import sweep
+from tests.conftest import TEST_KEYRING
 
 
 def _import(conn, n, *, country="KE", language="sw", topics=("weather",), start=0):
     rows = [{"phone": f"+2547110{i:05d}", "country": country, "language": language, "topics": list(topics)}
             for i in range(start, start + n)]
-    result = subscribers.import_many(conn, rows)
+    result = subscribers.import_many(conn, TEST_KEYRING, rows)
     assert result.rejected == []
     return [r["phone"] for r in rows]
 
@@ -43,10 +44,10 @@ def test_each_recipient_once_in_their_language(conn, at_server, drain, outbox_co
 
 def test_opted_out_skipped_and_counted(conn, at_server, drain, outbox_config):
     phones = _import(conn, 10)
-    subscribers.opt_out(conn, phones[0])
+    subscribers.opt_out(conn, TEST_KEYRING, phones[0])
     view = broadcasts.create(conn, "a", BroadcastRequest(message={"sw": "x"}, countries=("KE",)), outbox_config)
     assert view["counts"]["recipients"] == 9 and view["counts"]["opted_out"] == 1
-    subscribers.opt_out(conn, phones[1])  # after queueing, before sending
+    subscribers.opt_out(conn, TEST_KEYRING, phones[1])  # after queueing, before sending
     drain()
     assert phones[0] not in at_server.all_recipients() and phones[1] not in at_server.all_recipients()
     counts = broadcasts.view(conn, view["id"])["counts"]

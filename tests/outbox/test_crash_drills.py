@@ -19,7 +19,7 @@ from redis import Redis
 from outbox import broadcasts, subscribers
 from outbox.broadcasts import BroadcastRequest
 from outbox.config import OutboxConfig
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_KEYRING, TEST_SECRET
 
 BATCH = 20
 N = 400
@@ -46,9 +46,9 @@ def _broadcast(conn: Redis) -> tuple[str, list[str]]:
     rows: list[dict[str, object]] = [
         {"phone": f"+2547110{i:05d}", "country": "KE", "language": "sw", "topics": ["weather"]} for i in range(N)
     ]
-    assert subscribers.import_many(conn, rows).rejected == []
+    assert subscribers.import_many(conn, TEST_KEYRING, rows).rejected == []
     view = broadcasts.create(conn, "a", BroadcastRequest(message={"sw": "drill"}, countries=("KE",)),
-                             OutboxConfig(batch_size=BATCH))
+                             OutboxConfig(keyring=TEST_KEYRING, batch_size=BATCH))
     return view["id"], [str(r["phone"]) for r in rows]
 
 

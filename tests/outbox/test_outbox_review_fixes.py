@@ -7,11 +7,12 @@ from outbox import broadcasts, dlr, keys, subscribers
 from outbox.broadcasts import BroadcastRequest
 from outbox.config import OutboxConfig, configure, runtime
 from outbox.provider import DEFAULT_TIMEOUT_S, AfricasTalkingProvider, ConsoleProvider
+from tests.conftest import TEST_KEYRING
 
 
 def test_a_final_report_moves_its_count_in_the_same_script(conn):
     view = broadcasts.create(conn, "a", BroadcastRequest(message={"en": "x"}, phones=("+254711000001",)),
-                             OutboxConfig())
+                             OutboxConfig(keyring=TEST_KEYRING))
     dlr.record_sent(conn, view["id"], ["m1"])
     assert dlr.report(conn, "m1", "Success") == "counted"
     assert dlr.report(conn, "m1", "Success") == "seen"  # AT's retry
@@ -33,22 +34,25 @@ def test_a_report_for_a_gone_record_creates_no_stub(conn):
 def test_provider_timeout_fits_in_half_the_lease():
     at = AfricasTalkingProvider("u", "k")
     assert at.timeout_s == sum(DEFAULT_TIMEOUT_S)
-    configure(at, OutboxConfig(lease_s=5))  # the crash drills' lease
+    configure(at, OutboxConfig(keyring=TEST_KEYRING, lease_s=5))  # the crash drills' lease
     assert runtime().provider.timeout_s <= 2.5 + 1e-9
-    configure(at, OutboxConfig(lease_s=60))
+    configure(at, OutboxConfig(keyring=TEST_KEYRING, lease_s=60))
     assert runtime().provider is at
     console = ConsoleProvider()
-    configure(console, OutboxConfig(lease_s=5))
+    configure(console, OutboxConfig(keyring=TEST_KEYRING, lease_s=5))
     assert runtime().provider is console
 
 
 def test_index_names_come_from_keys(conn):
-    subscribers.subscribe(conn, "+254711000001", country="KE", language="sw", topics=["weather"], source="ussd")
-    assert conn.sismember(keys.audience_set("KE", "sw", "weather"), "+254711000001")
+    token = TEST_KEYRING.seal("+254711000001")  # sets and records hold the sealed number
+    subscribers.subscribe(conn, TEST_KEYRING, "+254711000001", country="KE", language="sw", topics=["weather"],
+                          source="ussd")
+    assert conn.sismember(keys.audience_set("KE", "sw", "weather"), token)
     assert conn.sismember(keys.known_countries(), "KE") and conn.sismember(keys.known_languages(), "sw")
-    subscribers.subscribe(conn, "+254711000001", country="KE", language="en", topics=["weather"], source="ussd")
-    assert not conn.sismember(keys.audience_set("KE", "sw", "weather"), "+254711000001")
-    assert conn.sismember(keys.audience_set("KE", "en", "weather"), "+254711000001")
-    subscribers.unsubscribe(conn, "+254711000001")
-    assert not conn.exists(keys.audience_set("KE", "en", "weather"), keys.subscriber("+254711000001"))
+    subscribers.subscribe(conn, TEST_KEYRING, "+254711000001", country="KE", language="en", topics=["weather"],
+                          source="ussd")
+    assert not conn.sismember(keys.audience_set("KE", "sw", "weather"), token)
+    assert conn.sismember(keys.audience_set("KE", "en", "weather"), token)
+    subscribers.unsubscribe(conn, TEST_KEYRING, "+254711000001")
+    assert not conn.exists(keys.audience_set("KE", "en", "weather"), keys.subscriber(token))
     assert not conn.exists("{aud}:all")

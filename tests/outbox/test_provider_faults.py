@@ -12,11 +12,12 @@ from outbox import broadcasts, subscribers
 from outbox.broadcasts import BroadcastRequest
 from outbox.ledger import Ledger
 from outbox.sweeper import sweep
+from tests.conftest import TEST_KEYRING
 
 
 def _setup(conn, n):
     rows = [{"phone": f"+2547110{i:05d}", "country": "KE", "language": "sw", "topics": ["weather"]} for i in range(n)]
-    subscribers.import_many(conn, rows)
+    subscribers.import_many(conn, TEST_KEYRING, rows)
     return [r["phone"] for r in rows]
 
 

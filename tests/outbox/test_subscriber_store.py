@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from rq import Queue
 
@@ -9,7 +11,8 @@ from identity.phones import mask, normalise
 from outbox import broadcasts, keys, subscribers
 from outbox.broadcasts import BroadcastRequest
 from outbox.errors import InvalidNumber
-from outbox.sms import queue_message
+from outbox.sms import Outcome, claim, queue_message
+from tests.conftest import TEST_KEYRING
 
 
 @pytest.mark.parametrize(("raw", "region", "expected"), [
@@ -42,49 +45,67 @@ def test_keys_share_one_slot_per_broadcast():
 
 def test_subscribe_merges_and_optout_is_respected(redis):
     phone = "+254711000001"
-    sub = subscribers.subscribe(redis, phone, country="KE", language="sw", topics=["weather"], source="ussd")
+    sub = subscribers.subscribe(redis, TEST_KEYRING, phone, country="KE", language="sw", topics=["weather"],
+                                source="ussd")
     assert sub.countries == {"KE"} and sub.topics == {"weather"} and not sub.opted_out
-    sub = subscribers.subscribe(redis, phone, country="UG", language="sw", topics=["health"], source="ussd")
+    sub = subscribers.subscribe(redis, TEST_KEYRING, phone, country="UG", language="sw", topics=["health"],
+                                source="ussd")
     assert sub.countries == {"KE", "UG"} and sub.topics == {"weather", "health"}
     assert subscribers.count(redis, country="UG", topic="weather") == 1
-    subscribers.opt_out(redis, phone)
-    subscribers.subscribe(redis, phone, country="KE", language="en", topics=["work"], source="api")
-    assert subscribers.get(redis, phone).opted_out  # an agency import does not undo a STOP
+    subscribers.opt_out(redis, TEST_KEYRING, phone)
+    subscribers.subscribe(redis, TEST_KEYRING, phone, country="KE", language="en", topics=["work"], source="api")
+    assert subscribers.get(redis, TEST_KEYRING, phone).opted_out  # an agency import does not undo a STOP
     assert subscribers.count(redis) == 0
     assert subscribers.count(redis, language="sw") == 0
-    subscribers.subscribe(redis, phone, country="KE", language="en", topics=["work"], source="sms")
-    sub = subscribers.get(redis, phone)
+    subscribers.subscribe(redis, TEST_KEYRING, phone, country="KE", language="en", topics=["work"], source="sms")
+    sub = subscribers.get(redis, TEST_KEYRING, phone)
     assert not sub.opted_out and sub.language == "en"
     assert subscribers.count(redis, language="sw") == 0 and subscribers.count(redis, language="en") == 1
 
 
 def test_unsubscribe(redis):
     phone = "+254711000001"
-    subscribers.subscribe(redis, phone, country="KE", language="sw", topics=["weather", "health"], source="ussd")
-    subscribers.subscribe(redis, phone, country="UG", language="sw", topics=["weather"], source="ussd")
-    sub = subscribers.unsubscribe(redis, phone, country="UG")
+    subscribers.subscribe(redis, TEST_KEYRING, phone, country="KE", language="sw", topics=["weather", "health"],
+                          source="ussd")
+    subscribers.subscribe(redis, TEST_KEYRING, phone, country="UG", language="sw", topics=["weather"], source="ussd")
+    sub = subscribers.unsubscribe(redis, TEST_KEYRING, phone, country="UG")
     assert sub.countries == {"KE"} and subscribers.count(redis, country="UG") == 0
-    sub = subscribers.unsubscribe(redis, phone, topic="health")
+    sub = subscribers.unsubscribe(redis, TEST_KEYRING, phone, topic="health")
     assert sub.topics == {"weather"} and subscribers.count(redis, topic="health") == 0
-    assert subscribers.unsubscribe(redis, phone) is None
-    assert subscribers.count(redis) == 0 and subscribers.get(redis, phone) is None
+    assert subscribers.unsubscribe(redis, TEST_KEYRING, phone) is None
+    assert subscribers.count(redis) == 0 and subscribers.get(redis, TEST_KEYRING, phone) is None
 
 
-def test_queue_message_dedupes(redis):
-    assert queue_message(redis, "+254711000001", "hello", dedupe_key="help:1") is not None
-    assert queue_message(redis, "+254711000001", "hello", dedupe_key="help:1") is None
-    assert queue_message(redis, "+254711000001", "now", priority="emergency") is not None
+def test_queue_message_dedupes(redis, outbox_config):
+    assert queue_message(redis, outbox_config, "+254711000001", "hello", dedupe_key="help:1") is Outcome.QUEUED
+    assert queue_message(redis, outbox_config, "+254711000001", "hello", dedupe_key="help:1") is Outcome.DUPLICATE
+    assert queue_message(redis, outbox_config, "+254711000001", "now", priority="emergency") is Outcome.QUEUED
     assert len(Queue("normal", connection=redis)) == 1 and len(Queue("emergency", connection=redis)) == 1
 
 
-def test_single_message_is_sent(redis, drain, at_server):
-    queue_message(redis, "+254711000001", "Your balance is ready")
+def test_single_message_is_sent(redis, drain, at_server, outbox_config):
+    queue_message(redis, outbox_config, "+254711000001", "Your balance is ready")
     drain()
     assert at_server.messages_to("+254711000001") == ["Your balance is ready"]
 
 
+def test_single_sms_share_a_per_number_and_a_global_daily_cap(redis, outbox_config):
+    """SMS pumping: every single SMS to one number counts against one daily cap, and all of them against another;
+    the counters are named by the number's pseudonym, never the number."""
+    config = replace(outbox_config, sms_per_number_per_day=2, sms_single_per_day=3)
+    sent = [queue_message(redis, config, "+254711000001", f"m{n}") for n in range(3)]
+    assert sent == [Outcome.QUEUED, Outcome.QUEUED, Outcome.CAPPED]
+    assert queue_message(redis, config, "+254711000002", "other") is Outcome.QUEUED  # another number: its own cap
+    assert queue_message(redis, config, "+254711000003", "third") is Outcome.CAPPED  # the global cap: 3 a day
+    assert not claim(redis, config, "+254711000004")
+    assert len(Queue("normal", connection=redis)) == 3
+    counters = b" ".join(redis.keys("sms:single:*")).decode()
+    assert "254711000001" not in counters and TEST_KEYRING.pseudonym("+254711000001") in counters
+
+
 def test_latest_for_country(redis, outbox_config):
-    subscribers.subscribe(redis, "+254711000001", country="KE", language="sw", topics=["weather"], source="ussd")
+    subscribers.subscribe(redis, TEST_KEYRING, "+254711000001", country="KE", language="sw", topics=["weather"],
+                          source="ussd")
     for text in ("first", "second"):
         broadcasts.create(redis, "a", BroadcastRequest(message={"en": text, "sw": text + "-sw"}, countries=("KE",)),
                           outbox_config)

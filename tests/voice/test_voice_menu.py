@@ -19,6 +19,7 @@ from gateway.voice.service import stats_keys
 from handlers import casework
 from identity.keyring import Keyring
 from redis_reply import text
+from tests.conftest import TEST_KEYRING
 from tests.voice.conftest import TOKEN, VoiceCaller
 
 LANGUAGE_KEYS = {"en": "1", "fr": "2", "sw": "3", "ar": "4", "tl": "5"}
@@ -195,6 +196,6 @@ def test_a_report_is_a_recorded_message_kept_with_the_case(voice_client: FlaskCl
     caller.record(url)
     done = caller.press("1")  # no confirmation SMS
     assert done.gather is None and "R-" in caller.heard()
-    cases = casework.newest(redis, casework.REPORT)
+    cases = casework.newest(redis, casework.REPORT, keyring=TEST_KEYRING)
     assert len(cases) == 1 and cases[0].fields["recording_url"] == url
     assert "text" not in cases[0].fields
