@@ -64,6 +64,14 @@ def test_account_links_and_case_indexes_expire(redis: Redis, settings: Settings)
     assert 0 < redis.ttl(case_index_key(casework.REPORT)) <= 600
 
 
+def test_a_voice_report_keeps_its_recording_url_encrypted(redis: Redis) -> None:
+    url = "https://voice.example/recordings/abc123.mp3"
+    ref = casework.upsert(redis, casework.REPORT, "v1", {"recording_url": url}, ttl=600, keyring=TEST_KEYRING)
+    assert leaks(dump(redis), {url, "abc123"}) == []
+    case = casework.get(redis, casework.REPORT, ref, keyring=TEST_KEYRING)
+    assert case is not None and case.fields["recording_url"] == url
+
+
 # -- PIN lockout escalation -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("lang_option", sorted(LANGUAGES))
