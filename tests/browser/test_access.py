@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from outbox import subscribers
+from tests.conftest import TEST_KEYRING
 from tests.console.helpers import make_user
 
 PAGES = ["/console/", "/console/broadcasts/", "/console/broadcasts/new", "/console/subscribers/",
@@ -13,8 +14,8 @@ PAGES = ["/console/", "/console/broadcasts/", "/console/broadcasts/new", "/conso
 
 @pytest.fixture
 def admin(redis):
-    subscribers.import_many(redis, [{"phone": f"+2547110{i:05d}", "country": "KE", "language": "sw"}
-                                    for i in range(4)])
+    subscribers.import_many(redis, TEST_KEYRING, [{"phone": f"+2547110{i:05d}", "country": "KE", "language": "sw"}
+                                                  for i in range(4)])
     return make_user(redis, "ana@relief.org", role="admin")
 
 
