@@ -92,8 +92,8 @@ def _run_every_flow(settings: Settings, redis: Redis, snapshots: list[dict[str, 
 
 
 def _casework(client: FlaskClient, redis: Redis) -> str:
-    caseworker = {"Authorization": f"Bearer {create_key(redis, 'audit-caseworker', ['reports'])[0]}"}
-    reports = client.get("/api/v1/reports", headers=caseworker).get_json()["items"]
+    caseworker = {"Authorization": f"Bearer {create_key(redis, 'audit-caseworker', ['reports'], ['KE'])[0]}"}
+    reports = client.get("/api/v1/reports", headers=caseworker).get_json()["items"]  # a Kenyan caller's
     (ticket,) = client.get("/api/v1/tickets", headers=caseworker).get_json()["items"]
     one_ticket = client.get(f"/api/v1/tickets/{ticket['ref']}", headers=caseworker).get_json()
     return repr((reports, one_ticket))
