@@ -2,8 +2,7 @@
 
 It receives the caller's pseudonym and their language: never the PIN (already checked), never the number (sealed
 in the account link, opened here) and never the provider's URL or credentials (the worker builds its provider
-from its own settings). It fetches the balance at the worker's own pace and queues one
-SMS through the outbox.
+from its own settings). It fetches the balance at the worker's own pace and queues one SMS through the outbox.
 """
 
 from __future__ import annotations
@@ -15,7 +14,8 @@ from redis import Redis
 from rq import get_current_job
 
 from menus.catalog import Catalog
-from outbox.config import OutboxConfig
+from outbox.config import OutboxConfig, runtime
+from outbox.sms import queue_message
 
 from ..context import money
 from . import accounts
@@ -45,9 +45,6 @@ def send_balance(caller: str, lang: str, *, connection: Redis | None = None, out
     """Fetch the balance of ``caller``'s account and queue it as an SMS; returns what happened (for RQ's result).
     In a worker everything comes from the process (its job's connection, :func:`configure`,
     :func:`outbox.config.configure`); tests may pass them."""
-    from outbox.config import runtime
-    from outbox.sms import queue_message
-
     job = get_current_job()
     connection = connection or (job.connection if job else None)
     provider = provider or _provider
