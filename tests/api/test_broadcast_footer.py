@@ -14,6 +14,7 @@ from menus.catalog import Catalog
 from menus.gsm import sms_segments
 from outbox import inbound, refs, subscribers
 from outbox.apikeys import create_key
+from tests.conftest import TEST_KEYRING
 
 LANGS = ("en", "fr", "sw", "ar", "tl")
 
@@ -26,7 +27,8 @@ def shortcode_client(settings):
 
 def _subscribe_each_language(redis):
     for n, lang in enumerate(LANGS):
-        subscribers.subscribe(redis, f"+25471100002{n}", country="KE", language=lang, topics=["safety"], source="api")
+        subscribers.subscribe(redis, TEST_KEYRING, f"+25471100002{n}", country="KE", language=lang,
+                              topics=["safety"], source="api")
 
 
 def test_every_sms_ends_with_agency_ref_and_how_to_stop(shortcode_client, redis, drain, at_server):
@@ -54,7 +56,8 @@ def test_every_sms_ends_with_agency_ref_and_how_to_stop(shortcode_client, redis,
 
 
 def test_an_emergency_names_agency_and_ref_only(client, redis, key_a, drain, at_server):
-    subscribers.subscribe(redis, "+254711000020", country="KE", language="en", topics=["safety"], source="api")
+    subscribers.subscribe(redis, TEST_KEYRING, "+254711000020", country="KE", language="en", topics=["safety"],
+                          source="api")
     r = client.post("/api/v1/broadcasts", headers=key_a, json={
         "message": {"en": "Evacuate now"}, "audience": {"countries": ["KE"]}, "priority": "emergency"})
     drain()
@@ -62,7 +65,8 @@ def test_an_emergency_names_agency_and_ref_only(client, redis, key_a, drain, at_
 
 
 def test_without_a_short_code_the_footer_says_to_reply(client, redis, key_a, drain, at_server):
-    subscribers.subscribe(redis, "+254711000020", country="KE", language="fr", topics=["safety"], source="api")
+    subscribers.subscribe(redis, TEST_KEYRING, "+254711000020", country="KE", language="fr", topics=["safety"],
+                          source="api")
     r = client.post("/api/v1/broadcasts", headers=key_a, json={
         "message": {"fr": "Clinique ouverte"}, "audience": {"countries": ["KE"]}})
     drain()
@@ -71,7 +75,8 @@ def test_without_a_short_code_the_footer_says_to_reply(client, redis, key_a, dra
 
 
 def test_the_estimate_counts_the_footer(client, key_a, redis):
-    subscribers.subscribe(redis, "+254711000020", country="KE", language="en", topics=["safety"], source="api")
+    subscribers.subscribe(redis, TEST_KEYRING, "+254711000020", country="KE", language="en", topics=["safety"],
+                          source="api")
     body = {"message": {"en": "a" * 150}, "audience": {"countries": ["KE"]}}
     quote = client.post("/api/v1/broadcasts/estimate", headers=key_a, json=body).json
     assert quote["estimate"]["en"]["segments"] == 2  # 150 characters fit one SMS; with the footer they do not
@@ -80,7 +85,8 @@ def test_the_estimate_counts_the_footer(client, key_a, redis):
 
 
 def test_a_ref_names_its_broadcast(client, redis, key_a):
-    subscribers.subscribe(redis, "+254711000020", country="KE", language="en", topics=["safety"], source="api")
+    subscribers.subscribe(redis, TEST_KEYRING, "+254711000020", country="KE", language="en", topics=["safety"],
+                          source="api")
     r = client.post("/api/v1/broadcasts", headers=key_a, json={
         "message": {"en": "Clinic open"}, "audience": {"countries": ["KE"]}}).json
     found = refs.find(redis, [r["ref"]])
