@@ -269,5 +269,6 @@ def test_primary_killed_then_failed_back_under_load(tmp_path):
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait(timeout=10)  # reaped, or Popen's finaliser fails the test with a ResourceWarning
         at.stop()
         group.stop()
