@@ -63,7 +63,7 @@ def main() -> None:
 @click.option("--workers", type=int, default=None, help="Server processes (default: $WEB_WORKERS or 1).")
 @click.option("--threads", type=int, default=None, help="Threads per process (default: $WEB_THREADS or 8).")
 def serve(host: str, port: int | None, workers: int | None, threads: int | None) -> None:
-    """Serve the web app with granian (a production WSGI server)."""
+    """Serve the web app with granian (its native interface: USSD on the event loop, the rest through Flask)."""
     from granian import Granian
     from granian.constants import Interfaces
 
@@ -82,12 +82,11 @@ def serve(host: str, port: int | None, workers: int | None, threads: int | None)
         metrics_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     Granian(
-        "gateway.wsgi:app",
+        "gateway.wsgi:rsgi",
         address=host,
         port=port or settings.port,
-        interface=Interfaces.WSGI,
+        interface=Interfaces.RSGI,
         workers=settings.web_workers,
-        blocking_threads=settings.web_threads,
         log_access=False,
         respawn_failed_workers=True,
     ).serve()

@@ -27,6 +27,18 @@ USSD_LATENCY = Histogram(
     "Time to answer a USSD callback.",
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
+_USSD_OUTCOMES: dict[str, Counter] = {}
+
+
+def ussd_outcome(outcome: str) -> Counter:
+    """The request counter's child for ``outcome``, looked up once per outcome (``labels()`` on every USSD
+    request was a measurable share of the hot path)."""
+    child = _USSD_OUTCOMES.get(outcome)
+    if child is None:
+        child = _USSD_OUTCOMES[outcome] = USSD_REQUESTS.labels(outcome)
+    return child
+
+
 USSD_EVENTS = Counter("gateway_ussd_session_events_total", "End-of-session notifications, by status.", ["status"])
 
 

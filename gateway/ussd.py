@@ -12,11 +12,13 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import parse_qsl, unquote
 
 from redis.exceptions import RedisError
 
@@ -42,6 +44,58 @@ _SESSION_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
 EffectSink = Callable[[Sequence[Effect], Caller], None]
 #: (body, outcome for the metrics)
 Answer = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A turn as it is saved and sent: the body, the engine's state as text, the language to remember, whether
+    the session ends, what becomes of the resume point, and the effects to run after the save."""
+
+    body: str
+    state: str
+    lang: str
+    end: bool
+    resume: ResumePoint
+    effects: tuple[Effect, ...] = ()
+
+
+#: The outcome recorded for a step that needs a handler (the locked path).
+NEEDS_HANDLER = Outcome("", "", "", False, ResumePoint.KEEP)
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """A request that needs the locked path: its session's reference, the caller's pseudonym, and the session if
+    it is already locked and loaded (None: another request holds the lock)."""
+
+    ref: str
+    caller: str
+    session: Session | None
+
+
+class PureSteps:
+    """Outcomes of steps between menu screens by (state, input), :data:`NEEDS_HANDLER` for a step that needs a
+    handler. Bounded, oldest out first; only short inputs and modest states are kept, so junk input cannot fill
+    it."""
+
+    MAX = 10_000
+    MAX_INPUT = 32
+    MAX_STATE = 2048
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str], Outcome] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> Outcome | None:
+        return self._items.get(key)
+
+    def put(self, key: tuple[str, str], outcome: Outcome) -> Outcome:
+        if len(key[1]) <= self.MAX_INPUT and len(key[0]) <= self.MAX_STATE:
+            with self._lock:
+                self._items[key] = outcome
+                while len(self._items) > self.MAX:
+                    self._items.pop(next(iter(self._items)))
+        return outcome
 
 
 class BadCallback(ValueError):
@@ -100,116 +154,175 @@ class UssdService:
         self.catalog = catalog
         self.pseudonym = pseudonym
         self.effects = effects
+        self._pure = PureSteps()
+        self._first: dict[tuple[str, bool], FirstScreen] = {}
 
     def answer(self, form: Mapping[str, str]) -> str:
-        """The body to send back: always ``CON …`` or ``END …``."""
+        """The body to send back: always ``CON …`` or ``END …``. May wait (for a lock, a handler)."""
+        answered = self.answer_inline(form)
+        return answered if isinstance(answered, str) else answered()
+
+    def answer_inline(self, form: Mapping[str, str]) -> str | Callable[[], str]:
+        """The body, when the request can be answered without waiting on anything but one Redis round trip (this
+        process's copy of the session, a replay, a new session's first screen); otherwise a callable that
+        finishes the request and may wait, to be run in a thread (an event loop must not wait on a lock or a
+        handler). Raises :class:`BadCallback` for a form that is not AT's."""
         started = time.perf_counter()
         request = UssdRequest.from_form(form)
         try:
-            body, outcome = self._answer(request)
-        except Exception:  # a handler bug must reach the caller as an apology, never as a 5xx
+            begun = self._begin(request)
+        except Exception:  # a bug must reach the caller as an apology, never as a 5xx
             log.exception("USSD request failed (session %s, caller %s)", request.session_id[-8:],
                           mask(request.phone))
-            body, outcome = self._apology(request, None), "error"
-        metrics.USSD_REQUESTS.labels(outcome).inc()
-        metrics.USSD_LATENCY.observe(time.perf_counter() - started)
-        return body
+            begun = self._apology(request, None), "error"
+        if isinstance(begun, tuple):
+            return self._done(begun, started)
+        return partial(self._complete, request, begun, started)
 
     def screen_of(self, session_id: str, phone: str) -> str | None:
         """The screen a session was on (for end-of-session statistics), or None once it expired."""
         text = self.sessions.state_of(self.sessions.ref(session_id), self.pseudonym(phone))
         return EngineState.loads(text).screen if text else None
 
-    def _answer(self, request: UssdRequest) -> Answer:
+    def _begin(self, request: UssdRequest) -> Answer | _Opened:
         """The second and later requests of a session usually find this process's copy of it: when the step only
         moves between menu screens (no handler can run twice), that copy answers with one compare-and-set save.
-        Anything else (no copy, a stale one, a handler, a concurrent request) takes the locked path."""
+        Otherwise the session is locked and loaded (or created with its first screen) without waiting; what is
+        left is :meth:`_complete`'s."""
+        caller_id = self.pseudonym(request.phone)
+        ref = self.sessions.ref(request.session_id)
         try:
-            caller_id = self.pseudonym(request.phone)
-            ref = self.sessions.ref(request.session_id)
             session = self.sessions.cached(ref, caller_id)
             if session is not None:
-                try:
-                    fast = self._step(session, request, pure=True)
-                except NeedsHandler:
-                    fast = None
+                fast = self._from_copy(session, request)
                 if fast is not None:
                     return fast
-            session = self.sessions.open(ref, caller_id, self._first_screen(request, ref, caller_id))
-            if session.created:
-                return session.last_response or "", "ok"
-        except (RedisError, SessionBusy) as exc:
+            session = self.sessions.open(ref, caller_id, self._first_screen(request, caller_id), wait=False)
+        except SessionBusy:
+            return _Opened(ref, caller_id, None)
+        except RedisError as exc:
             log.warning("USSD session store unavailable: %s", type(exc).__name__)
             return self._apology(request, None), "unavailable"
+        if session.created:
+            return session.last_response or "", "ok"
+        return _Opened(ref, caller_id, session)
+
+    def _complete(self, request: UssdRequest, opened: _Opened, started: float) -> str:
+        """The rest of a request on a locked session: waiting for the lock if another request holds it, then the
+        engine with its handlers."""
+        session = opened.session
         try:
-            answer = self._step(session, request, pure=False)
+            if session is None:
+                session = self.sessions.open(opened.ref, opened.caller)
+        except (RedisError, SessionBusy) as exc:
+            log.warning("USSD session store unavailable: %s", type(exc).__name__)
+            return self._done((self._apology(request, None), "unavailable"), started)
+        try:
+            answer = self._locked(session, request)
         except RedisError as exc:
             log.warning("USSD session store failed mid-request: %s", type(exc).__name__)
-            return self._apology(request, session.lang), "unavailable"
+            answer = self._apology(request, session.lang), "unavailable"
         except Exception:  # a handler bug: the caller gets an apology, the session stays usable
             log.exception("USSD handler failed (session %s, caller %s)", request.session_id[-8:],
                           mask(request.phone))
             self._release_quietly(session)
-            return self._apology(request, session.lang), "error"
-        assert answer is not None  # only a pure step gives up
-        return answer
+            answer = self._apology(request, session.lang), "error"
+        return self._done(answer, started)
 
-    def _step(self, session: Session, request: UssdRequest, *, pure: bool) -> Answer | None:
-        """One request against a loaded session: the replay cache, else the engine, then the save. ``pure``: the
-        session is this process's unlocked copy; None (or :class:`NeedsHandler`) then sends the request down the
-        locked path, and nothing was done."""
+    @staticmethod
+    def _done(answer: Answer, started: float) -> str:
+        body, outcome = answer
+        metrics.ussd_outcome(outcome).inc()
+        metrics.USSD_LATENCY.observe(time.perf_counter() - started)
+        return body
+
+    def _from_copy(self, session: Session, request: UssdRequest) -> Answer | None:
+        """The request answered from this process's unlocked copy of the session, or None (nothing done) when it
+        needs the locked path: a handler to run, an input that rewrites the session, a copy gone stale.
+
+        A step between menu screens depends on nothing but the state and the input, so its outcome is compiled
+        once per (state, input) and reused: most callers walk the same few menus."""
+        cached = session.replay(request.text)
+        if cached is not None:
+            return cached, "replay"
+        rest = session.new_input(request.text)
+        if rest is None or session.state is None:
+            return None
+        key = (session.state, rest)
+        step = self._pure.get(key)
+        if step is None:
+            try:
+                turn = self.engine.feed(self._caller(request, session), EngineState.loads(session.state), rest,
+                                        pure=True)
+            except NeedsHandler:
+                turn = None
+            step = self._pure.put(key, self._outcome(turn) if turn else NEEDS_HANDLER)
+        if step is NEEDS_HANDLER:
+            return None
+        return self._finish(session, request, step, compare=True)
+
+    def _locked(self, session: Session, request: UssdRequest) -> Answer:
+        """The request answered on a locked session: the replay cache, else the engine with its handlers."""
         cached = session.replay(request.text)
         if cached is not None:
             self.sessions.release(session)
             return cached, "replay"
-        state = EngineState.loads(session.state) if session.state else None
-        caller = self._caller(request, session, state.lang if state else None)
-        if state is None:
-            if pure:
-                return None
+        caller = self._caller(request, session)
+        if session.state is None:
             resume_point = EngineState.loads(session.resume_point) if session.resume_point else None
             turn = self.engine.start(caller, known_language=session.lang is not None, resume_point=resume_point)
             if request.text:  # a session that starts with inputs already (``*384*55*1#``)
                 turn = self._then(caller, turn, request.text)
         else:
+            state = EngineState.loads(session.state)
+            caller = replace(caller, lang=state.lang)
             rest = session.new_input(request.text)
-            if rest is None:
-                turn = self.engine.redisplay(state, "common.rewritten")
-            else:
-                turn = self.engine.feed(caller, state, rest, pure=pure)
-        body = _body(turn)
+            turn = self.engine.redisplay(state, "common.rewritten") if rest is None else self.engine.feed(
+                caller, state, rest)
+        answer = self._finish(session, request, self._outcome(turn), caller=caller)
+        # None: the lock expired under a slow request; whoever holds it now decides, the caller still gets this.
+        return answer or (_body(turn), "stale")
+
+    def _outcome(self, turn: Turn) -> Outcome:
         if self.engine.offers_resume(turn.state):
             resume = ResumePoint.KEEP
         else:
             resume = ResumePoint.SET if self.engine.resumable(turn.state) else ResumePoint.CLEAR
-        saved = self.sessions.save(session, text=request.text, state=turn.state.dumps(), lang=turn.state.lang,
-                                   response=body, ended=turn.end, resume=resume, compare=pure)
-        if not saved:
-            # Pure: another process saved the session since this copy was made; take the locked path. Locked:
-            # the lock expired under a slow request, whoever holds it now decides; the caller still gets this.
-            return None if pure else (body, "stale")
-        if turn.effects and self.effects is not None:
-            self.effects(turn.effects, caller)
-        return body, "end" if turn.end else "ok"
+        return Outcome(_body(turn), turn.state.dumps(), turn.state.lang, turn.end, resume, tuple(turn.effects))
 
-    def _caller(self, request: UssdRequest, session: Session, lang: str | None) -> Caller:
+    def _finish(self, session: Session, request: UssdRequest, outcome: Outcome, *, compare: bool = False,
+                caller: Caller | None = None) -> Answer | None:
+        """Save the outcome (a compare-and-set for an unlocked copy), then hand its effects on; None when it was
+        not saved."""
+        if not self.sessions.save(session, text=request.text, state=outcome.state, lang=outcome.lang,
+                                  response=outcome.body, ended=outcome.end, resume=outcome.resume, compare=compare):
+            return None
+        if outcome.effects and self.effects is not None and caller is not None:
+            self.effects(outcome.effects, caller)
+        return outcome.body, "end" if outcome.end else "ok"
+
+    def _caller(self, request: UssdRequest, session: Session) -> Caller:
         return Caller(session.id, request.phone, request.network_code, request.service_code,
-                      lang or session.lang or self._guess_language(request), session.caller)
+                      session.lang or self._guess_language(request), session.caller)
 
-    def _first_screen(self, request: UssdRequest, ref: str, caller_id: str) -> FirstScreen | None:
+    def _first_screen(self, request: UssdRequest, caller_id: str) -> FirstScreen | None:
         """The answer to a session's first request, worked out on this process's guess of the caller's language
         (none for a caller it has not seen) and no resume point; the store saves it in the round trip that would
-        otherwise only load, when the guess is right. None when the first request carries inputs already."""
+        otherwise only load, when the guess is right. None when the first request carries inputs already. The
+        screen depends only on the language and whether it was chosen: worked out once for each."""
         if request.text:
             return None
         known = self.sessions.known_language(caller_id)
-        caller = Caller(ref, request.phone, request.network_code, request.service_code,
-                        known or self._guess_language(request), caller_id)
-        try:
-            turn = self.engine.start(caller, known_language=known is not None, pure=True)
-        except NeedsHandler:
-            return None
-        return FirstScreen(known or "", turn.state.dumps(), _body(turn))
+        lang = known or self._guess_language(request)
+        first = self._first.get((lang, known is not None))
+        if first is None:
+            caller = Caller("", request.phone, request.network_code, request.service_code, lang)
+            try:
+                turn = self.engine.start(caller, known_language=known is not None, pure=True)
+            except NeedsHandler:
+                return None
+            first = self._first[(lang, known is not None)] = FirstScreen(known or "", turn.state.dumps(), _body(turn))
+        return first
 
     def _then(self, caller: Caller, first: Turn, text: str) -> Turn:
         turn = self.engine.feed(caller, first.state, text)
@@ -248,19 +361,27 @@ def read_form(environ: dict[str, Any]) -> dict[str, str]:
 
 
 def parse_form(body: str) -> dict[str, str]:
-    """``dict(parse_qsl(body, keep_blank_values=True))``, three times faster on AT's forms, where most fields
-    need no unquoting (measured in bench/README.md: parsing was a tenth of the hot path's CPU)."""
+    """``dict(parse_qsl(body, keep_blank_values=True))``, several times faster on AT's forms, where most fields
+    need no unquoting and the rest only ``%2A`` (``*``), ``%2B`` (``+``) or ``%23`` (``#``): parsing was a fifth
+    of the hot path's CPU (bench/RESULTS.md)."""
     form = {}
     for pair in body.split("&"):
         if not pair:
             continue
         name, _, value = pair.partition("=")
         if "%" in name or "+" in name:
-            name = unquote_plus(name)
+            name = _unquote(name)
         if "%" in value or "+" in value:
-            value = unquote_plus(value)
+            value = _unquote(value)
         form[name] = value
     return form
+
+
+def _unquote(text: str) -> str:
+    """``unquote_plus``, with the escapes AT sends decoded by ``str.replace`` (in C) first."""
+    text = text.replace("+", " ")
+    plain = text.replace("%2A", "*").replace("%2a", "*").replace("%2B", "+").replace("%2b", "+").replace("%23", "#")
+    return unquote(text) if "%" in plain else plain
 
 
 class UssdEndpoint:

@@ -13,6 +13,7 @@ Redis does not tie a key to the provider's records of that session.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from redis_reply import fields, optional_text
 
 from .keys import lock_key, profile_key, resume_key, state_key
 from .local import LocalSessions
+from .lua import ScriptRunner, SessionScript
 from .session import Session, digest
 
 #: A lock outlives any request AT still waits for (its application timeout is 15 s, a balance deadline at most
@@ -42,7 +44,7 @@ ENDED_TTL_S = 30
 # Lock and load in one round trip: nil when another request of the session holds the lock. With a proposed first
 # screen (ARGV[3..]), a new session whose caller has no resume point and the expected language is created with it
 # instead, and 1 is returned: the whole first request in one round trip.
-_LOAD = """
+_LOAD = SessionScript("""
 if ARGV[3] and redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 0
     and redis.call('EXISTS', KEYS[3]) == 0 and (redis.call('HGET', KEYS[4], 'lang') or '') == ARGV[3] then
   redis.call('HSET', KEYS[1], 'st', ARGV[4], 'hl', 0, 'hd', ARGV[6], 'r', ARGV[5], 'v', ARGV[7])
@@ -51,12 +53,12 @@ if ARGV[3] and redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[
 end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
 return {redis.call('HGETALL', KEYS[1]), redis.call('GET', KEYS[3]), redis.call('HGET', KEYS[4], 'lang')}
-"""
+""")
 
 # Save, move the resume point, remember the language, release the lock (only if still ours): one round trip.
 # With an expected version (ARGV[12]) it is a compare-and-set instead: it saves only if nobody saved since and no
 # request holds the lock, and returns 0 otherwise.
-_SAVE = """
+_SAVE = SessionScript("""
 if ARGV[12] ~= '' then
   if redis.call('HGET', KEYS[1], 'v') ~= ARGV[12] or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 elseif redis.call('GET', KEYS[2]) ~= ARGV[1] then
@@ -72,12 +74,12 @@ if ARGV[10] ~= '' then
 end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
-"""
+""")
 
-_RELEASE = """
+_RELEASE = SessionScript("""
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-"""
+""")
 
 
 class ResumePoint(Enum):
@@ -117,11 +119,7 @@ class SessionStore:
         self.ttl = ttl
         self.resume_ttl = resume_ttl
         self.local = LocalSessions()
-        # Scripts run by EVALSHA (loaded on first NOSCRIPT), never inside a pipeline: redis-py would send
-        # SCRIPT EXISTS before every pipeline, a third round trip.
-        self._load = connection.register_script(_LOAD)
-        self._save = connection.register_script(_SAVE)
-        self._release = connection.register_script(_RELEASE)
+        self._run = ScriptRunner(connection)
 
     def ref(self, session_id: str) -> str:
         """The key-safe reference of AT's ``sessionId``: 24 hex characters, keyed (see the module docstring)."""
@@ -133,10 +131,10 @@ class SessionStore:
     def _keys(session_id: str, caller: str) -> list[str]:
         return [state_key(caller, session_id), lock_key(caller, session_id), resume_key(caller), profile_key(caller)]
 
-    def open(self, session_id: str, caller: str, first: FirstScreen | None = None) -> Session:
+    def open(self, session_id: str, caller: str, first: FirstScreen | None = None, *, wait: bool = True) -> Session:
         """Lock and load a session (by its :meth:`ref`), waiting for a concurrent request of the same session to
-        finish; or, given the ``first`` screen a new session would show and the guess it was made on right,
-        create it (``created``)."""
+        finish (unless not ``wait``: :class:`SessionBusy` at once); or, given the ``first`` screen a new session
+        would show and the guess it was made on right, create it (``created``)."""
         token = secrets.token_hex(8)
         key = self.key
         keys = self._keys(session_id, caller)
@@ -146,7 +144,7 @@ class SessionStore:
             args += [first.lang, first.state, first.response, first_digest, version, self.ttl]
         deadline = time.monotonic() + LOCK_WAIT_S
         while True:
-            loaded = self._load(keys=keys, args=args)
+            loaded = self._run(_LOAD, keys, args)
             if loaded == 1 and first is not None:
                 session = Session(id=session_id, caller=caller, state=first.state, handled_digest=first_digest,
                                   last_response=first.response, lang=first.lang or None, version=version, key=key,
@@ -155,7 +153,7 @@ class SessionStore:
                 return session
             if loaded is not None:
                 break
-            if time.monotonic() > deadline:
+            if not wait or time.monotonic() > deadline:
                 raise SessionBusy(f"Session lock {keys[1]!r} is held; the caller will retry.")
             time.sleep(_LOCK_POLL_S)
         flat, resume_point, lang = loaded
@@ -187,13 +185,13 @@ class SessionStore:
         session is still at ``session.version`` and unlocked, and False says it was not. False also when the
         lock expired under this request.
         """
-        version = secrets.token_hex(6)
+        version = os.urandom(6).hex()
         handled = digest(session.key, session.id, text)
         mode = ResumePoint.CLEAR if ended else resume
         ttl = ENDED_TTL_S if ended else self.ttl
-        saved = self._save(
-            keys=self._keys(session.id, session.caller),
-            args=[
+        saved = self._run(
+            _SAVE, self._keys(session.id, session.caller),
+            [
                 session.token, ttl, state, len(text), handled, response, mode.value,
                 state if mode is ResumePoint.SET else "", self.resume_ttl, lang if lang != session.lang else "",
                 PROFILE_TTL, session.version if compare else "", version,
@@ -223,7 +221,7 @@ class SessionStore:
     def release(self, session: Session) -> None:
         """Free the lock without saving (the request failed, or answered from the replay cache)."""
         if session.token:
-            self._release(keys=[lock_key(session.caller, session.id)], args=[session.token])
+            self._run(_RELEASE, [lock_key(session.caller, session.id)], [session.token])
 
     def state_of(self, session_id: str, caller: str) -> str | None:
         """A session's stored engine state (for end-of-session statistics), or None once it expired."""

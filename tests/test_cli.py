@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -61,36 +55,6 @@ def test_malformed_menus_are_refused_with_a_reason(tmp_path: Path, yaml_text: st
     (tmp_path / "welcome.yaml").write_text(yaml_text)
     with pytest.raises(MenuError, match=message):
         MenuSet.load(tmp_path)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def live_server(redis, redis_url: str, tmp_path: Path):
-    port = _free_port()
-    # A development machine: callbacks open (the dial test posts without a token), the secret kept under var/.
-    env = {**os.environ, "REDIS_URL": redis_url, "GATEWAY_VAR_DIR": str(tmp_path / "var"), "WEB_THREADS": "4",
-           "GATEWAY_DEV": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "gateway", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=1).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("gateway serve did not come up")
-            time.sleep(0.05)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def test_dial_walks_a_running_gateway(live_server: str):
