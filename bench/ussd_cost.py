@@ -109,7 +109,8 @@ def main() -> None:
             except Exception:  # noqa: BLE001 - not up yet
                 time.sleep(0.05)
         url = f"redis://127.0.0.1:{port}/0"
-        os.environ.update({"REDIS_URL": url, "LOG_LEVEL": "ERROR"})
+        os.environ.update({"REDIS_URL": url, "LOG_LEVEL": "ERROR", "GATEWAY_DEV": "1",
+                           "GATEWAY_VAR_DIR": str(data / "gateway-var")})
         sys.path.insert(0, str(ROOT))
         from gateway.app import create_app
 

@@ -2,8 +2,9 @@
 
 ``create_app()`` reads settings, connects to Redis (gateway.redis_client: Sentinel, ``REDIS_URL`` or the embedded
 server), loads menus and catalogs (never on the request path), builds the USSD engine with the handler registry,
-and registers one blueprint per channel. ``POST /ussd`` is answered by a plain-WSGI endpoint placed in front of
-Flask, as it is the hot path; every other route is Flask's.
+and registers one blueprint per channel. ``POST /ussd`` is the hot path and never goes through Flask's request
+machinery: ``gateway serve`` answers it on granian's event loop (:mod:`gateway.rsgi`), and WSGI callers (tests,
+another WSGI server) reach a plain-WSGI endpoint placed in front of Flask. Every other route is Flask's.
 """
 
 from __future__ import annotations

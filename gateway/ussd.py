@@ -1,10 +1,11 @@
 """The USSD callback: Africa's Talking posts a form, we answer ``CON <screen>`` or ``END <screen>``.
 
-This is the hot path, so it is written against plain WSGI rather than Flask's request machinery (Flask's routing
-alone halves throughput here; see bench/README.md): one Redis round trip to lock and load the session, the pure
-engine step, one round trip to save. Effects (SMS, tickets) are dispatched after the save, so a replayed
-request never repeats them. Nothing here logs ``text`` (it carries every earlier input, PINs included) or a
-full phone number.
+This is the hot path, kept out of Flask's request machinery (Flask's routing alone halved throughput here;
+bench/README.md). :class:`UssdService` answers a form in one Redis round trip when it can (this process's copy of
+the session, a replay, a new session's first screen: :meth:`UssdService.answer_inline`, which an event loop may
+call) and otherwise on the locked path (lock and load, the engine with its handlers, save), which may wait and so
+runs in a thread. Effects (SMS, tickets) are dispatched after the save, so a replayed request never repeats them.
+Nothing here logs ``text`` (it carries every earlier input, PINs included) or a full phone number.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -74,30 +74,42 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def live_server(redis: Redis, redis_url: str, tmp_path: Path) -> Iterator[str]:
-    """``gateway serve`` as a real process (granian, the production interface), on a free port; its base URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    # A development machine: callbacks open (the dial test posts without a token), the secret kept under var/.
-    env = {**os.environ, "REDIS_URL": redis_url, "GATEWAY_VAR_DIR": str(tmp_path / "var"), "WEB_THREADS": "4",
-           "GATEWAY_DEV": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "gateway", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=1).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("gateway serve did not come up")
-            time.sleep(0.05)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+def serve(redis: Redis, redis_url: str, tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Starts ``gateway serve`` as a real process (granian, the production interface) on a free port, with the
+    given extra environment; returns its base URL. Every server started is stopped after the test."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(**extra: str) -> str:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        # A development machine: callbacks open, the secret kept under var/ (shared with `gateway seed-demo`).
+        env = {**os.environ, "REDIS_URL": redis_url, "GATEWAY_VAR_DIR": str(tmp_path / "var"), "WEB_THREADS": "4",
+               "GATEWAY_DEV": "1", **extra}
+        proc = subprocess.Popen([sys.executable, "-m", "gateway", "serve", "--port", str(port)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                urllib.request.urlopen(url + "/healthz", timeout=1).read()
+                return url
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    pytest.fail("gateway serve did not come up")
+                time.sleep(0.05)
+
+    yield start
+    for proc in started:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def live_server(serve: Callable[..., str]) -> str:
+    """``gateway serve`` with the default settings; its base URL."""
+    return serve()
 
 
 @dataclass
