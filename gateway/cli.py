@@ -66,6 +66,9 @@ def serve(host: str, port: int | None, workers: int | None, threads: int | None)
     """Serve the web app with granian (its native interface: USSD on the event loop, the rest through Flask)."""
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+
+    from .rsgi import HEADER_READ_TIMEOUT_MS
 
     if workers:
         os.environ["WEB_WORKERS"] = str(workers)
@@ -87,6 +90,8 @@ def serve(host: str, port: int | None, workers: int | None, threads: int | None)
         port=port or settings.port,
         interface=Interfaces.RSGI,
         workers=settings.web_workers,
+        # Headers are read by granian (Rust) before the app sees a request; a client gets 5 s to send them.
+        http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT_MS),
         log_access=False,
         respawn_failed_workers=True,
     ).serve()

@@ -30,6 +30,8 @@ from .ussd import MAX_BODY_BYTES, BadCallback, UssdService, parse_form
 
 log = logging.getLogger(__name__)
 
+#: How long a client may take to send a request's headers (granian reads them, before the app sees the request).
+HEADER_READ_TIMEOUT_MS = 5_000
 #: How long a client may take to send a USSD callback's body (AT sends a few hundred bytes at once).
 USSD_BODY_TIMEOUT_S = 2.0
 #: How long any other request may take to send its body (an API import of 10,000 rows is a few MB).
@@ -41,6 +43,8 @@ MAX_OTHER_BODY_BYTES = 8 * 1024 * 1024
 #: costs each request its own timeout in a thread, never the loop's time for every request in turn.
 SLOW_INLINE_S = 0.1
 INLINE_PAUSE_S = 1.0
+#: How often overdue body reads are looked for: a deadline is kept to within this.
+SWEEP_S = 0.25
 _TEXT = [("content-type", "text/plain; charset=utf-8")]
 
 
@@ -58,9 +62,11 @@ class RsgiApp:
         self.callback_token = callback_token
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="web")
         self._inline_after = 0.0
+        self._reading = _Deadlines()
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
+        self._reading.watch(loop)
 
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
         if scope.proto != "http":
@@ -77,8 +83,8 @@ class RsgiApp:
             protocol.response_str(403, _TEXT, "END Forbidden")
             return
         try:
-            body = await _read(protocol, MAX_BODY_BYTES, USSD_BODY_TIMEOUT_S, scope.headers.get("content-length"))
-        except TimeoutError:
+            body = await self._read(scope, protocol, MAX_BODY_BYTES, USSD_BODY_TIMEOUT_S)
+        except asyncio.CancelledError:
             protocol.response_str(408, _TEXT, "END Bad request: the body was not sent in time")
             return
         except BodyTooLarge:
@@ -104,8 +110,8 @@ class RsgiApp:
 
     async def _flask(self, scope: Any, protocol: Any) -> None:
         try:
-            body = await _read(protocol, MAX_OTHER_BODY_BYTES, BODY_TIMEOUT_S, scope.headers.get("content-length"))
-        except TimeoutError:
+            body = await self._read(scope, protocol, MAX_OTHER_BODY_BYTES, BODY_TIMEOUT_S)
+        except asyncio.CancelledError:
             protocol.response_str(408, _TEXT, "Request body not sent in time")
             return
         except BodyTooLarge:
@@ -114,6 +120,27 @@ class RsgiApp:
         status, headers, content = await self.loop.run_in_executor(self.pool, self._call_wsgi,
                                                                    _environ(scope, body))
         protocol.response_bytes(status, headers, content)
+
+    async def _read(self, scope: Any, protocol: Any, limit: int, seconds: float) -> bytes:
+        """The whole body, at most ``limit`` bytes (else :class:`BodyTooLarge`), within ``seconds`` (else the task
+        is cancelled: :class:`asyncio.CancelledError`)."""
+        length = scope.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise BodyTooLarge()
+        task = self._reading.start(seconds)
+        try:
+            if length is not None:
+                body: bytes = await protocol()
+                return body
+            chunks, size = [], 0
+            async for chunk in protocol:  # chunked: no length announced
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLarge()
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            self._reading.done(task)
 
     def _call_wsgi(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
         started: list[Any] = []
@@ -131,20 +158,32 @@ class RsgiApp:
         return started[0], started[1], content
 
 
-async def _read(protocol: Any, limit: int, timeout: float, length: str | None) -> bytes:
-    """The whole body, within ``timeout`` seconds and ``limit`` bytes."""
-    if length is not None and length.isdigit() and int(length) > limit:
-        raise BodyTooLarge()
-    async with asyncio.timeout(timeout):
-        if length is not None:
-            return await protocol()
-        chunks, size = [], 0
-        async for chunk in protocol:
-            size += len(chunk)
-            if size > limit:
-                raise BodyTooLarge()
-            chunks.append(chunk)
-        return b"".join(chunks)
+class _Deadlines:
+    """Cancels body reads that run past their deadline. One sweep every :data:`SWEEP_S` for all of them:
+    ``asyncio.timeout`` per request cost a third of the server's own CPU for a USSD request (bench/RESULTS.md)."""
+
+    def __init__(self) -> None:
+        self._pending: dict[asyncio.Task[Any], float] = {}
+
+    def watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        def sweep() -> None:
+            now = time.monotonic()
+            for task, deadline in list(self._pending.items()):
+                if deadline < now:
+                    task.cancel()
+            loop.call_later(SWEEP_S, sweep)
+
+        loop.call_later(SWEEP_S, sweep)
+
+    def start(self, seconds: float) -> asyncio.Task[Any]:
+        """Watch the current task: it is cancelled if :meth:`done` is not called within ``seconds``."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._pending[task] = time.monotonic() + seconds
+        return task
+
+    def done(self, task: asyncio.Task[Any]) -> None:
+        del self._pending[task]
 
 
 def _environ(scope: Any, body: bytes) -> dict[str, Any]:
