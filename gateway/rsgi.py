@@ -46,9 +46,13 @@ INLINE_PAUSE_S = 1.0
 #: How often overdue body reads are looked for: a deadline is kept to within this.
 SWEEP_S = 0.25
 _TEXT = [("content-type", "text/plain; charset=utf-8")]
+#: What a body too slow, then one too large, is answered.
+_USSD_REFUSALS = ((408, "END Bad request: the body was not sent in time"),
+                  (400, "END Bad request: the request body is larger than an AT callback can be"))
+_REFUSALS = ((408, "Request body not sent in time"), (413, "Request body too large"))
 
 
-class BodyTooLarge(Exception):
+class _TooLarge(Exception):
     pass
 
 
@@ -82,13 +86,8 @@ class RsgiApp:
         if self.callback_token is not None and not _token_ok(scope.query_string, self.callback_token):
             protocol.response_str(403, _TEXT, "END Forbidden")
             return
-        try:
-            body = await self._read(scope, protocol, MAX_BODY_BYTES, USSD_BODY_TIMEOUT_S)
-        except asyncio.CancelledError:
-            protocol.response_str(408, _TEXT, "END Bad request: the body was not sent in time")
-            return
-        except BodyTooLarge:
-            protocol.response_str(400, _TEXT, "END Bad request: the request body is larger than an AT callback can be")
+        body = await self._read(scope, protocol, MAX_BODY_BYTES, USSD_BODY_TIMEOUT_S, _USSD_REFUSALS)
+        if body is None:
             return
         form = parse_form(body.decode("utf-8", "replace"))
         try:
@@ -109,26 +108,22 @@ class RsgiApp:
     # -- everything else: Flask -------------------------------------------------------------------------------
 
     async def _flask(self, scope: Any, protocol: Any) -> None:
-        try:
-            body = await self._read(scope, protocol, MAX_OTHER_BODY_BYTES, BODY_TIMEOUT_S)
-        except asyncio.CancelledError:
-            protocol.response_str(408, _TEXT, "Request body not sent in time")
-            return
-        except BodyTooLarge:
-            protocol.response_str(413, _TEXT, "Request body too large")
+        body = await self._read(scope, protocol, MAX_OTHER_BODY_BYTES, BODY_TIMEOUT_S, _REFUSALS)
+        if body is None:
             return
         status, headers, content = await self.loop.run_in_executor(self.pool, self._call_wsgi,
                                                                    _environ(scope, body))
         protocol.response_bytes(status, headers, content)
 
-    async def _read(self, scope: Any, protocol: Any, limit: int, seconds: float) -> bytes:
-        """The whole body, at most ``limit`` bytes (else :class:`BodyTooLarge`), within ``seconds`` (else the task
-        is cancelled: :class:`asyncio.CancelledError`)."""
+    async def _read(self, scope: Any, protocol: Any, limit: int, seconds: float,
+                    refusals: tuple[tuple[int, str], tuple[int, str]]) -> bytes | None:
+        """The whole body, or None once a refusal was answered: the first of ``refusals`` when it took longer than
+        ``seconds``, the second when it is larger than ``limit`` bytes."""
         length = scope.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            raise BodyTooLarge()
         task = self._reading.start(seconds)
         try:
+            if length is not None and length.isdigit() and int(length) > limit:
+                raise _TooLarge()
             if length is not None:
                 body: bytes = await protocol()
                 return body
@@ -136,11 +131,18 @@ class RsgiApp:
             async for chunk in protocol:  # chunked: no length announced
                 size += len(chunk)
                 if size > limit:
-                    raise BodyTooLarge()
+                    raise _TooLarge()
                 chunks.append(chunk)
             return b"".join(chunks)
+        except _TooLarge:
+            protocol.response_str(refusals[1][0], _TEXT, refusals[1][1])
+        except asyncio.CancelledError:
+            if not self._reading.expired(task):
+                raise  # cancelled for another reason (the server stopping): not ours to swallow
+            protocol.response_str(refusals[0][0], _TEXT, refusals[0][1])
         finally:
             self._reading.done(task)
+        return None
 
     def _call_wsgi(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
         started: list[Any] = []
@@ -164,12 +166,14 @@ class _Deadlines:
 
     def __init__(self) -> None:
         self._pending: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
 
     def watch(self, loop: asyncio.AbstractEventLoop) -> None:
         def sweep() -> None:
             now = time.monotonic()
             for task, deadline in list(self._pending.items()):
                 if deadline < now:
+                    self._expired.add(task)
                     task.cancel()
             loop.call_later(SWEEP_S, sweep)
 
@@ -182,8 +186,13 @@ class _Deadlines:
         self._pending[task] = time.monotonic() + seconds
         return task
 
+    def expired(self, task: asyncio.Task[Any]) -> bool:
+        """Whether ``task`` was cancelled for running past its deadline."""
+        return task in self._expired
+
     def done(self, task: asyncio.Task[Any]) -> None:
-        del self._pending[task]
+        self._pending.pop(task, None)
+        self._expired.discard(task)
 
 
 def _environ(scope: Any, body: bytes) -> dict[str, Any]:
