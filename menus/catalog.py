@@ -5,6 +5,11 @@ translator comments (``#.``) that say where a string appears and how tight its p
 without a compile step. Message ids are stable keys (``welcome.title``), not English sentences, because menu
 YAML names text by key; ``en.po`` holds the source text. Adding a language is adding ``<code>.po``.
 
+One language may be spread over several files: ``locale/<code>.po`` holds the menus' screens and
+``locale/<area>/<code>.po`` an area's own messages (``sms/`` for keyword replies, ``check/`` for the genuine-or-fake
+checks), so each area keeps its texts beside each other and a translator can take one area at a time. A key
+defined in two files of one language is an error, never a silent override.
+
 Strings are folded to GSM-7 look-alikes at load (``ê`` → ``e``) when that makes them GSM-7: a USSD page of
 GSM-7 holds 160 characters, a page with one UCS-2 character holds 80.
 """
@@ -61,23 +66,24 @@ class Catalog:
     @classmethod
     def load(cls, directory: Path = LOCALE_DIR) -> Catalog:
         messages: dict[str, dict[str, str]] = {}
-        for path in sorted(directory.glob("*.po")):
+        for path in sorted([*directory.glob("*.po"), *directory.glob("*/*.po")]):
             lang = path.stem
             if not _LANG_CODE.match(lang):
                 raise CatalogError(f"{path.name}: a catalog file is named by its language code, like 'sw.po'.")
             with path.open("rb") as fh:
                 po = read_po(fh, locale=None)
-            table: dict[str, str] = {}
+            table = messages.setdefault(lang, {})
             for message in po:
                 if not message.id or message.fuzzy or not message.string:
                     continue
                 key, text = str(message.id), str(message.string)
+                if key in table:
+                    raise CatalogError(f"{path.relative_to(directory)}: {key!r} is already defined for {lang!r}")
                 if is_spoken(key):  # never on a screen: speech needs the real letters (français, not francais)
                     table[key] = text
                     continue
                 folded = to_gsm_lookalikes(text)
                 table[key] = folded if is_gsm7(folded) else text
-            messages[lang] = table
         if SOURCE_LANGUAGE not in messages:
             raise CatalogError(f"No {SOURCE_LANGUAGE}.po in {directory}: the source language is required.")
         others = sorted(lang for lang in messages if lang != SOURCE_LANGUAGE)
