@@ -130,9 +130,13 @@ def worker(burst: bool) -> None:
 @click.option("--network", default="63902", show_default=True, help="networkCode: MCC+MNC of the network.")
 @click.option("--voice", is_flag=True, help="Make a voice call instead (AT's voice protocol, to /voice).")
 @click.option("--no-audio", is_flag=True, help="With --voice: show audio URLs without playing them.")
+@click.option("--width", type=click.IntRange(10, 80), default=28, show_default=True,
+              help="Columns of the handset's screen (many feature phones show 20).")
 @click.argument("code", default="*384*55#")
-def dial(url: str | None, phone: str, network: str, voice: bool, no_audio: bool, code: str) -> None:
-    """An interactive phone: speaks the AT USSD protocol (or, with --voice, AT's voice protocol) to a gateway."""
+def dial(url: str | None, phone: str, network: str, voice: bool, no_audio: bool, width: int, code: str) -> None:
+    """An interactive phone: speaks the AT USSD protocol (or, with --voice, AT's voice protocol) to a gateway.
+
+    CODE may carry inputs, as on a handset: `*384*55*1*2#` dials *384*55# with the inputs 1 and 2."""
     settings = _settings()
     token = settings.callback_token
     if url is None and token is None:  # the local gateway, with the token `gateway run` keeps
@@ -147,10 +151,11 @@ def dial(url: str | None, phone: str, network: str, voice: bool, no_audio: bool,
         VoicePhone(url=url or f"http://127.0.0.1:{settings.port}/voice{query}", phone=phone,
                    number=settings.at_voice_number or VoicePhone.number, play=not no_audio).run()
         return
-    from .dial import Phone
+    from .dial import Phone, split_code
 
+    service_code, inputs = split_code(code)
     Phone(url=url or f"http://127.0.0.1:{settings.port}/ussd{query}", phone=phone, network_code=network,
-          service_code=code).run()
+          service_code=service_code, inputs=inputs, width=width).run()
 
 
 @main.command("check-menus")

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from gateway.cli import main
+from gateway.dial import split_code, wrap
 from menus.catalog import Catalog
 from menus.check import check_all
 from menus.engine import Engine
@@ -66,6 +67,48 @@ def test_dial_walks_a_running_gateway(live_server: str):
     assert "Piliin ang iyong wika" in result.output  # a Filipino number: Tagalog first
     assert "Welcome. How can we help?" in result.output
     assert "| Sorry, that is not an" in result.output  # wrapped to the handset's width
+
+
+def test_dial_with_inputs_sends_them_as_a_handset_does(live_server: str):
+    """`*384*55*1*2#` reaches the gateway as serviceCode *384*55# with text 1*2: English, then Money, at once."""
+    result = CliRunner().invoke(main, ["dial", "--url", live_server + "/ussd", "--width", "20", "*384*55*1*2#"],
+                                input="0\n")
+    assert result.exit_code == 0, result.output
+    assert "Dialling *384*55*1*2#" in result.output
+    screens = result.output.split("Reply:")
+    assert "| Money " in screens[0] and "My balance" in screens[0], result.output  # no language menu first
+    assert "Welcome. How can we" in screens[1], result.output  # `0` went back from Money: text 1*2*0
+    drawn = [line for line in result.output.splitlines() if line.startswith(("|", "+"))]
+    assert drawn and all(len(line) == 20 + 4 for line in drawn), drawn  # a 20-column screen in its box
+
+
+@pytest.mark.parametrize(
+    ("dialled", "service_code", "inputs"),
+    [
+        ("*384*55#", "*384*55#", []),
+        ("*384*55*1#", "*384*55#", ["1"]),
+        ("*384*55*1*2#", "*384*55#", ["1", "2"]),
+        (" *384*55*4*3*1# ", "*384*55#", ["4", "3", "1"]),
+        ("*384*56*1#", "*384*56*1#", []),  # another service's code: no inputs of ours
+        ("*384*55*", "*384*55*", []),  # not a complete code
+    ],
+)
+def test_a_dialled_code_is_split_as_the_network_does(dialled: str, service_code: str, inputs: list[str]):
+    assert split_code(dialled) == (service_code, inputs)
+
+
+@pytest.mark.parametrize(
+    ("screen", "lines"),
+    [
+        ("Welcome. How can we help?\n1 Emergency help", ["Welcome. How can we", "help?", "1 Emergency help"]),
+        ("Call +254-20-1234567 now", ["Call +254-20-1234567", "now"]),  # numbers are not cut at their hyphens
+        ("Kwa msaada piga simu", ["Kwa msaada piga simu"]),  # exactly 20 columns: one line
+        ("A\n\nB", ["A", "", "B"]),
+        ("x" * 25, ["x" * 20, "x" * 5]),  # a word longer than the screen is cut, as a handset does
+    ],
+)
+def test_a_screen_wraps_at_a_handsets_width(screen: str, lines: list[str]):
+    assert wrap(screen, 20) == lines
 
 
 def test_a_chunked_ussd_callback_is_read(live_server: str):
