@@ -33,6 +33,10 @@ DEFAULT_SMS_LEASE_S = 60
 #: a static voice prompt may take to say (``gateway check-menus``).
 DEFAULT_VOICE_CALLS_PER_BROADCAST = 1000
 DEFAULT_VOICE_MAX_PROMPT_S = 35
+#: Genuine-or-fake checks (handlers/genuine): answers per number per hour (guessing a broadcast's ref is then
+#: hopeless: outbox/refs.py), and numbers one caller may flag per day.
+DEFAULT_CHECK_PER_NUMBER_PER_HOUR = 5
+DEFAULT_CHECK_FLAGS_PER_DAY = 3
 
 
 class ConfigError(ValueError):
@@ -138,6 +142,9 @@ class Settings:
     voice_audio_dir: Path | None = None
     voice_calls_per_broadcast: int = DEFAULT_VOICE_CALLS_PER_BROADCAST
     voice_max_prompt_s: int = DEFAULT_VOICE_MAX_PROMPT_S
+    #: ``CHECK_PER_NUMBER_PER_HOUR`` and ``CHECK_FLAGS_PER_DAY`` (handlers/genuine/limits.py).
+    check_per_number_per_hour: int = DEFAULT_CHECK_PER_NUMBER_PER_HOUR
+    check_flags_per_day: int = DEFAULT_CHECK_FLAGS_PER_DAY
 
     @property
     def audio_dir(self) -> Path:
@@ -201,6 +208,9 @@ class Settings:
             voice_calls_per_broadcast=_int(env, "VOICE_CALLS_PER_BROADCAST", DEFAULT_VOICE_CALLS_PER_BROADCAST, 0,
                                            10_000_000),
             voice_max_prompt_s=_int(env, "VOICE_MAX_PROMPT_S", DEFAULT_VOICE_MAX_PROMPT_S, 5, 300),
+            check_per_number_per_hour=_int(env, "CHECK_PER_NUMBER_PER_HOUR", DEFAULT_CHECK_PER_NUMBER_PER_HOUR, 1,
+                                           1000),
+            check_flags_per_day=_int(env, "CHECK_FLAGS_PER_DAY", DEFAULT_CHECK_FLAGS_PER_DAY, 1, 100),
         )
 
     def with_redis(self, url: str) -> Settings:

@@ -12,6 +12,7 @@ import logging
 from flask import Blueprint, Response, current_app, request
 from redis.exceptions import RedisError
 
+from handlers.genuine import keyword
 from identity.phones import InvalidNumber, mask, normalise
 from outbox import dlr, inbound, subscribers
 
@@ -53,6 +54,11 @@ def delivery() -> Response:
 def inbound_message() -> Response:
     gateway = current_app.extensions["gateway"]
     try:
+        # CHECK first (handlers/genuine): the outbox's keywords may not import handlers.
+        checked = keyword.handle(gateway.services, gateway.catalog, sender=_field("from"),
+                                 text=(request.form.get("text") or "")[:480], inbound_id=_field("id"))
+        if checked is not None:
+            return _ok()
         result = inbound.handle(gateway.redis, current_app.extensions["outbox"], sender=_field("from"),
                                 text=(request.form.get("text") or "")[:480], inbound_id=_field("id"))
     except RedisError as exc:

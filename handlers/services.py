@@ -39,6 +39,16 @@ class HandlerSettings(Protocol):
         """Seconds a call-back ticket keeps the caller's full number."""
         ...
 
+    @property
+    def check_per_number_per_hour(self) -> int:
+        """Genuine-or-fake checks answered per number per hour (handlers/genuine/limits.py)."""
+        ...
+
+    @property
+    def check_flags_per_day(self) -> int:
+        """Numbers one caller may flag per day (handlers/genuine/limits.py)."""
+        ...
+
 
 class Services(Protocol):
     """Everything handlers reach beyond the call itself."""

@@ -130,7 +130,7 @@ def create(connection: Redis, agency: str, request: BroadcastRequest, config: Ou
     pipe = connection.pipeline(transaction=False)
     pipe.zadd(keys.agency_broadcasts(agency), {broadcast_id: now})
     extend(keys=[keys.agency_broadcasts(agency)], args=[ttl], client=pipe)
-    refs.remember(pipe, ref, agency=agency, sent_at=send_at, message=request.message)
+    refs.remember(pipe, ref, agency=agency, sent_at=send_at, message=request.message, public=request.public)
     for index in _public_indexes(request):
         pipe.zadd(index, {broadcast_id: send_at})
         pipe.zremrangebyrank(index, 0, -COUNTRY_HISTORY - 1)

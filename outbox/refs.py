@@ -6,12 +6,23 @@ outlives the broadcast's own record (90 days): a message stays in an inbox for m
 message that a fraudster copies. It is kept :data:`REF_TTL_S` (two years) and holds no recipient, number or count.
 
 A reference is :data:`REF_LENGTH` characters of :data:`ALPHABET`, drawn with :mod:`secrets`: digits and capitals
-without the look-alikes 0, O, 1, I and L, so what a caller reads off a small screen is what they type.
+without the look-alikes 0, O, 1, I and L, so what a caller reads off a small screen is what they type. A caller
+may type it in any case, with spaces or dashes (:func:`spelled`).
 
-On a voice call only digits can be keyed, so each letter is keyed as the phone key that carries it (``K7M4Q2XP``
-is ``57647297``): :func:`find_keyed` looks references up by those digits. Several live references may share their
-digits (one in about 170 at 100,000 live references); the answer then names the reference it found, and the
-first words let the caller tell.
+Why 10 characters: guessing. 31 symbols to the power 10 is 8.2 × 10^14 references. With 100,000 live
+references (two years of a busy installation) one random guess is valid with probability 1.2 × 10^-10. ``CHECK``
+answers each number at most ``CHECK_PER_NUMBER_PER_HOUR`` times an hour (default 5: 43,800 guesses a number a
+year), so one number finds a valid reference once in 190,000 years, and a farm of 10,000 SIM cards about once in
+19 years, paying an SMS for every guess. Eight characters would let that farm find one every week.
+
+On a voice call or a USSD screen digits are what a caller keys, so each letter is keyed as the phone key that
+carries it (``K7M4Q2XPAB`` is ``5764729722``): :func:`find_keyed` looks references up by those digits. 8^10 is
+10^9 digit strings: two live references share theirs about once in 10,700 at 100,000 live references; the
+answer then names the reference it found, and the first words let the caller tell.
+
+A private broadcast (a ``phones`` list) keeps no words here (:func:`remember` with ``public=False``): its ref
+still proves it genuine (agency and date), but whatever it told its few recipients is never shown to the number
+that checks it, who may not be one of them.
 """
 
 from __future__ import annotations
@@ -27,7 +38,7 @@ from redis.client import Pipeline
 from redis_reply import texts
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-REF_LENGTH = 8
+REF_LENGTH = 10
 #: How long ``CHECK`` can still confirm a reference: two years, longer than most phones keep a message.
 REF_TTL_S = 2 * 365 * 86400
 #: Words of each text kept for the answer (enough to tell a message from a copy that kept only its reference).
@@ -42,8 +53,11 @@ class Message:
     ref: str
     agency: str
     sent_at: float
-    #: The first words of the message, by language (the first one the broadcast's fallback).
+    #: The first words of the message, by language (the first one the broadcast's fallback); empty for a private
+    #: broadcast.
     texts: Mapping[str, str]
+    #: Sent to an audience (public) or to a list of numbers (private: its words are not kept).
+    public: bool = True
 
 
 def key(ref: str) -> str:
@@ -60,18 +74,30 @@ def keyed(ref: str) -> str:
     return "".join(_KEYPAD.get(c, c) for c in ref)
 
 
+def spelled(text: str) -> str:
+    """``text`` as a reference would be written: capitals, without spaces, dashes or dots (``k7m4 q2xp-ab`` →
+    ``K7M4Q2XPAB``)."""
+    return "".join(c for c in text.upper() if c not in " -._\t")
+
+
+def is_shaped(text: str) -> bool:
+    """Whether ``text`` (as :func:`spelled`) could be a reference: its length, only :data:`ALPHABET`."""
+    return len(text) == REF_LENGTH and all(c in ALPHABET for c in text)
+
+
 def mint(connection: Redis) -> str:
-    """A reference no live broadcast holds (a clash is one in 10¹¹; it is checked anyway)."""
+    """A reference no live broadcast holds (a clash is one in 10⁹ at 100,000 live ones; it is checked anyway)."""
     while True:
         ref = "".join(secrets.choice(ALPHABET) for _ in range(REF_LENGTH))
         if not connection.exists(key(ref)):
             return ref
 
 
-def remember(pipe: Pipeline, ref: str, *, agency: str, sent_at: float, message: Mapping[str, str]) -> None:
-    """Queue the reference's record on ``pipe`` (the broadcast's own write)."""
-    first_words = {lang: " ".join(text.split()[:WORDS_KEPT]) for lang, text in message.items()}
-    pipe.hset(key(ref), mapping={"agency": agency, "sent_at": repr(sent_at),
+def remember(pipe: Pipeline, ref: str, *, agency: str, sent_at: float, message: Mapping[str, str],
+             public: bool) -> None:
+    """Queue the reference's record on ``pipe`` (the broadcast's own write); a private one keeps no words."""
+    first_words = {lang: " ".join(text.split()[:WORDS_KEPT]) for lang, text in message.items()} if public else {}
+    pipe.hset(key(ref), mapping={"agency": agency, "sent_at": repr(sent_at), "public": "1" if public else "0",
                                  "texts": json.dumps(first_words, ensure_ascii=False)})
     pipe.expire(key(ref), REF_TTL_S)
     pipe.sadd(keyed_key(keyed(ref)), ref)
@@ -89,7 +115,7 @@ def find(connection: Redis, spellings: Iterable[str]) -> Message | None:
     for ref, raw in zip(tried, pipe.execute(), strict=True):
         if raw:
             return Message(ref=ref, agency=raw[b"agency"].decode(), sent_at=float(raw[b"sent_at"]),
-                           texts=json.loads(raw[b"texts"]))
+                           texts=json.loads(raw[b"texts"]), public=raw.get(b"public", b"1") == b"1")
     return None
 
 
