@@ -32,6 +32,7 @@ __all__ = [
     "Option",
     "Quote",
     "cheapest",
+    "cheapest_into",
     "load_corridors",
 ]
 
@@ -176,3 +177,15 @@ def cheapest(
 
 
 _SPEED_RANK = {"minutes": 0, "same_day": 1, "next_day": 2, "days": 3}
+
+
+def cheapest_into(origin: str, amount_usd: float = 200, *, table: CorridorTable) -> list[tuple[str, Quote]]:
+    """For a caller at home in ``origin``: the cheapest way into ``origin`` from each sending country, as
+    ``(host, quote)`` pairs, cheapest first (ties: host code, so the screen is stable).
+
+    A corridor runs between two countries: at home there is no "Kenya to Kenya" price to show. What a family at
+    home can use is what it costs a relative abroad to send to them, from each country the table covers.
+    """
+    best = [(host, quotes[0]) for (o, host) in table.corridors
+            if o == origin and host != origin and (quotes := cheapest(origin, host, amount_usd, 1, table=table))]
+    return sorted(best, key=lambda pair: (pair[1].total_cost_usd, pair[0]))

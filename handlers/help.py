@@ -32,12 +32,12 @@ def _shown(contacts: Iterable[Contact], host: str) -> list[Contact]:
 
 
 def _line(call: Call, contact: Contact, host: str, *, with_city: bool = False) -> str:
-    label = call.t(f"help.kind.{contact.kind}")
-    if with_city and contact.city:
-        label = f"{label}, {contact.city}"
+    kind = call.t(f"help.kind.{contact.kind}")
     number = contact.number_from(host) or call.t("help.no_number")
     mark = "" if contact.verified or not contact.phone else _MARK
-    return f"{label}: {number}{mark}"
+    if with_city and contact.city:  # the language's own comma and colon (Arabic: ،), not a Latin one in RTL text
+        return call.t("help.line.city", kind=kind, city=contact.city, number=number + mark)
+    return call.t("help.line", kind=kind, number=number + mark)
 
 
 def _lines(call: Call, contacts: Iterable[Contact], *, with_city: bool = False) -> list[str]:
@@ -64,9 +64,14 @@ def emergency(call: Call) -> Reply:
 
 
 def embassy(call: Call) -> Reply:
-    """``help.embassy``: the caller's own country's embassy or consulate here, and its helplines at home."""
+    """``help.embassy``: the caller's own country's embassy or consulate here, and its helplines at home.
+
+    At home (host == origin) no embassy applies: the screen says so and lists instead the lines the home country
+    runs for its workers abroad and their families (the Philippines' 1348), which a caller at home can dial."""
     host, origin = host_of(call), origin_of(call)
     contacts = home_contacts(origin, host, services(call).directory()) if origin and host else []
+    if origin and origin == host:
+        return _contact_screen(call, contacts, origin, "help.home.title", "help.home.none")
     return _contact_screen(call, contacts, origin, "help.embassy.title", "help.embassy.none", with_city=True)
 
 
@@ -84,10 +89,14 @@ def sms_text(call: Call) -> str:
     directory = services(call).directory()
     contacts = [*(emergency_contacts(host, directory) if host else []),
                 *(home_contacts(origin, host, directory) if origin and host else [])]
+    marked = False
     for contact in contacts:
         if host and contact.reachable_from(host):
             mark = "" if contact.verified else _MARK
+            marked = marked or bool(mark)
             parts.append(f"{call.t(f'help.kind.{contact.kind}')} {contact.e164 or contact.phone}{mark}")
+    if marked:  # the same one-sentence key as the screens' last line: the mark means the same everywhere
+        parts.append(call.t("help.unverified"))
     return "\n".join(parts)
 
 

@@ -21,6 +21,7 @@ from outbox.sms import claim
 
 from .context import country_name, host_of, money, number, origin_of, pseudonym, services
 from .corridors import cheapest
+from .home_costs import screen as home_costs_screen
 from .remittance import accounts, pins
 from .remittance.providers import ProviderError
 
@@ -102,6 +103,8 @@ def costs(call: Call) -> Reply:
     """``money.costs``: the three cheapest ways to send 200 USD along the caller's corridor."""
     host, origin = host_of(call), origin_of(call)
     lang = call.caller.lang
+    if origin and origin == host:  # at home: no corridor to price, what relatives abroad pay instead
+        return home_costs_screen(call, origin, lambda p: call.t(_PROVIDER_KEYS.get(p, "money.provider.other")))
     table = services(call).corridors
     quotes = cheapest(origin, host, amount_usd=table.quoted_amount_usd, limit=3, table=table) if origin and host else []
     if not quotes:

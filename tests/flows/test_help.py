@@ -83,3 +83,38 @@ def test_a_home_short_code_is_shown_only_at_home(client: FlaskClient) -> None:
     phone.network = "42402"  # the same SIM in the UAE
     fresh(phone)
     assert "1348" not in phone.send("1", "2")
+
+
+def test_a_caller_at_home_is_not_offered_their_own_embassy(client: FlaskClient) -> None:
+    """A Kenyan in Kenya who picks "My embassy" is told no embassy applies at home and where help is instead;
+    no mission of Kenya is listed (there is none in Kenya)."""
+    phone = handset(client, "KE")
+    body = phone.send("1", "2")
+    assert body.startswith("CON You are at home: no embassy") and "Emergency numbers" in body
+    assert "embassy:" not in body.lower() and "Abu Dhabi" not in body
+
+
+def test_a_filipino_at_home_gets_the_lines_for_workers_abroad(client: FlaskClient) -> None:
+    phone = handset(client, "PH")
+    body = phone.send("1", "2")
+    assert body.startswith("CON You are at home. Lines for workers abroad") and "1348" in body
+    assert "Embassy" not in body
+
+
+def test_help_sms_explains_the_mark_once(client: FlaskClient, redis: Redis) -> None:
+    """A Kenyan SIM in Qatar: Kenya's embassy in Doha is listed with an international number not yet checked; the
+    SMS marks it and says in one sentence what the mark means."""
+    phone = handset(client, "AE")
+    phone.network = "42701"
+    fresh(phone)
+    assert phone.send("1", "4").startswith("END ")
+    text = queued_sms(redis)[0][1]
+    assert "+97444931870*" in text
+    assert text.count("not yet checked") == 1 and text.rstrip().endswith("confirm before relying on it")
+
+
+def test_help_sms_without_unchecked_numbers_has_no_footnote(client: FlaskClient, redis: Redis) -> None:
+    phone = handset(client, "KE")
+    phone.send("1", "4")
+    text = queued_sms(redis)[0][1]
+    assert "*" not in text and "not yet checked" not in text

@@ -184,3 +184,15 @@ def test_parallel_wrong_pins_get_at_most_three_checks(app: Flask, redis: Redis, 
         assert len(compared) <= pins.MAX_TRIES and "1234" not in compared
     finally:  # the threads opened a connection each; close them rather than leave them to the garbage collector
         app.extensions["gateway"].redis.connection_pool.disconnect()
+
+
+def test_cost_comparison_at_home_shows_what_relatives_abroad_pay(client: FlaskClient) -> None:
+    """A Kenyan in Kenya has no "Kenya to Kenya" corridor: the screen lists the cheapest way in from each country."""
+    phone = handset(client, "KE")
+    body = phone.send("2", "2")
+    assert "Kenya to Kenya" not in body and "Cost of sending you" in body and "DEMO" in body
+    pages = [body]
+    while "98 More" in pages[-1]:
+        pages.append(phone.send("98"))
+    text = "\n".join(pages)
+    assert "United Arab Emirates: $" in text and "Saudi Arabia: $" in text

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 import yaml
 
-from handlers.corridors import CorridorError, Option, cheapest, load_corridors, parse_corridors
+from handlers.corridors import CorridorError, Option, cheapest, cheapest_into, load_corridors, parse_corridors
 
 ORIGINS = set("KE UG TZ ET SO SD PH ID LK IN NP BD PK".split())
 HOSTS = set("AE SA QA KW OM BH JO LB MY SG US GB DE FR IT TR".split())
@@ -132,3 +132,20 @@ def test_option_total_cost():
 def test_malformed_tables_are_rejected(text, message):
     with pytest.raises(CorridorError, match=message):
         table_from(text)
+
+
+def test_cheapest_into_home_lists_each_sending_country_once_cheapest_first():
+    """At home there is no corridor to price: a Kenyan in Kenya sees what it costs relatives abroad to send."""
+    table = load_corridors()
+    best = cheapest_into("KE", table=table)
+    hosts = [host for host, _ in best]
+    assert "KE" not in hosts and len(hosts) == len(set(hosts)) >= 3
+    assert {"AE", "SA", "QA"} <= set(hosts)
+    totals = [quote.total_cost_usd for _, quote in best]
+    assert totals == sorted(totals)
+    for host, quote in best:
+        assert quote.total_cost_usd == cheapest("KE", host, table=table)[0].total_cost_usd
+
+
+def test_cheapest_into_an_uncovered_country_is_empty():
+    assert cheapest_into("ZZ", table=load_corridors()) == []
