@@ -92,8 +92,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-from . import auth, broadcasts, dashboard, directory, people, phone, subscribers, ui  # noqa: E402,F401  (areas register on bp)
+from . import auth, broadcasts, casework, dashboard, directory, people, phone, subscribers, ui  # noqa: E402,F401  (areas register on bp)
 from .auth import load_logged_in_user  # noqa: E402
 
-for _area in (auth, dashboard, broadcasts, subscribers, directory, phone, people):
+for _area in (auth, dashboard, broadcasts, subscribers, casework, directory, phone, people):
     bp.register_blueprint(_area.bp)

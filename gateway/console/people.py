@@ -13,11 +13,12 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from outbox.apikeys import SCOPES, create_key
+from outbox.apikeys import SCOPES, ApiKey, create_key, list_keys, revoke
 
 from . import audit, store, users
 from .auth import permission_required
 from .sessions import revoke_all
+from .ui import ACTION_NAMES
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -27,15 +28,12 @@ def _page(status: int = 200, **context: object) -> tuple[str, int]:
     context.setdefault("new_key", None)
     return render_template("console/people/index.html", people=users.list_for(store(), g.user.agency),
                            roles=users.ROLES, scopes=SCOPES, keys=_keys(),
-                           entries=audit.recent(store(), g.user.agency, limit=100), **context), status
+                           entries=audit.recent(store(), g.user.agency, limit=10), **context), status
 
 
-def _keys() -> list[object]:
-    """The agency's keys, when the outbox can list them (``outbox.apikeys.list_for``)."""
-    from outbox import apikeys
-
-    lister = getattr(apikeys, "list_for", None)
-    return list(lister(store(), g.user.agency)) if lister else []
+def _keys() -> list[ApiKey]:
+    """The agency's keys (never the keys themselves, which are not kept)."""
+    return list_keys(store(), g.user.agency)
 
 
 def _member(email: str) -> users.User:
@@ -49,6 +47,19 @@ def _member(email: str) -> users.User:
 @permission_required("manage")
 def index() -> tuple[str, int]:
     return _page()
+
+
+@bp.get("/audit")
+@permission_required("manage")
+def audit_trail() -> str:
+    """The agency's audit trail, newest first, narrowed to one kind of action or one person if asked."""
+    action = request.args.get("action", "")
+    actor = request.args.get("actor", "").strip().lower()
+    entries = audit.recent(store(), g.user.agency, limit=500, action=action if action in ACTION_NAMES else None)
+    if actor:
+        entries = [e for e in entries if e.actor == actor]
+    return render_template("console/people/audit.html", entries=entries, action=action, actor=actor,
+                           people=users.list_for(store(), g.user.agency))
 
 
 @bp.post("/add")
@@ -104,7 +115,24 @@ def new_key() -> tuple[str, int]:
     chosen = [s for s in request.form.getlist("scopes") if s in SCOPES]
     if not chosen:
         return _page(422, errors={"scopes": _("Choose at least one scope.")})
-    key, record = create_key(store(), g.user.agency, chosen)
-    audit.record(store(), g.user.agency, g.user.email, "apikey.create", "", ", ".join(record.scopes))
+    countries = [c.strip() for c in request.form.get("countries", "").replace(" ", ",").split(",") if c.strip()]
+    try:
+        key, record = create_key(store(), g.user.agency, chosen, countries)
+    except ValueError as exc:  # an unknown country code: the outbox's message names it
+        return _page(422, errors={"countries": str(exc)}, form=request.form)
+    casework_of = f"; casework of {', '.join(record.countries)}" if record.countries else ""
+    audit.record(store(), g.user.agency, g.user.email, "apikey.create", record.id,
+                 ", ".join(record.scopes) + casework_of)
     current_app.logger.info("API key created in the console for an agency")
     return _page(new_key=key)
+
+
+@bp.post("/keys/<key_id>/revoke")
+@permission_required("manage")
+def revoke_key(key_id: str) -> Response:
+    """Revoke one of the agency's keys at once (another agency's key id is 404, as if it did not exist)."""
+    if not revoke(store(), key_id[:40], g.user.agency):
+        abort(404)
+    audit.record(store(), g.user.agency, g.user.email, "apikey.revoke", key_id[:40])
+    flash(_("Key %(id)s is revoked: its next request is refused.", id=key_id[:40]))
+    return redirect(url_for("console.people.index"))

@@ -17,6 +17,18 @@ ROLE_NAMES = {"viewer": lazy_gettext("viewer"), "sender": lazy_gettext("sender")
 STATUS_NAMES = {"scheduled": lazy_gettext("scheduled"), "sending": lazy_gettext("sending"),
                 "done": lazy_gettext("done"), "cancelled": lazy_gettext("cancelled"),
                 "expired": lazy_gettext("expired"), "failed": lazy_gettext("failed")}
+#: The audit trail's actions (:mod:`.audit`), as an admin reads them.
+ACTION_NAMES = {
+    "login": lazy_gettext("Logged in"), "broadcast.send": lazy_gettext("Sent a broadcast"),
+    "broadcast.cancel": lazy_gettext("Cancelled a broadcast"),
+    "subscribers.import": lazy_gettext("Imported subscribers"),
+    "subscriber.remove": lazy_gettext("Removed a subscriber"), "case.status": lazy_gettext("Changed a case's status"),
+    "case.note": lazy_gettext("Added a note to a case"), "case.reveal": lazy_gettext("Revealed a full number"),
+    "directory.edit": lazy_gettext("Edited the help directory"),
+    "directory.checked": lazy_gettext("Marked a help number checked"), "person.add": lazy_gettext("Added a person"),
+    "person.role": lazy_gettext("Changed a role"), "person.remove": lazy_gettext("Removed a person"),
+    "apikey.create": lazy_gettext("Created an API key"), "apikey.revoke": lazy_gettext("Revoked an API key"),
+}
 TOPIC_NAMES = {"safety": lazy_gettext("Safety"), "health": lazy_gettext("Health"),
                "weather": lazy_gettext("Weather"), "work": lazy_gettext("Work rights")}
 
@@ -64,4 +76,5 @@ def shortday(day: str) -> str:
 @bp.app_context_processor
 def _names() -> dict[str, Any]:
     return {"role_names": ROLE_NAMES, "status_names": STATUS_NAMES, "topic_names": TOPIC_NAMES,
+            "action_names": ACTION_NAMES,
             "url_endpoints": current_app.view_functions}
