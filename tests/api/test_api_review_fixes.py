@@ -163,8 +163,8 @@ def test_inbound_keywords_with_punctuation_and_everyday_words(client, redis):
 
 def test_join_checks_country_and_language(client, redis):
     _inbound(client, "JOIN PO xx", id="j1")
-    sub = subscribers.get(redis, TEST_KEYRING, "+254711000001")
-    assert sub.countries == {"KE"}  # its own country, not "PO"
+    # neither "PO" nor its own country: a country it cannot read is asked again, nothing subscribed (CONTRACT §2)
+    assert subscribers.get(redis, TEST_KEYRING, "+254711000001") is None
     _inbound(client, "JOIN UGA fr", id="j2", sender="+254711000002")
     sub = subscribers.get(redis, TEST_KEYRING, "+254711000002")
     assert sub.countries == {"UG"} and sub.language == "fr"
