@@ -105,7 +105,7 @@ def worker(burst: bool) -> None:
     from handlers.remittance.providers import provider_from_spec
     from outbox.worker import run_worker
 
-    from .outbox_setup import build_provider, outbox_config
+    from .outbox_setup import build_provider, build_voice, outbox_config
     from .redis_client import connect
     from .secrets import keyring
     from .services import balance_spec
@@ -121,7 +121,7 @@ def worker(burst: bool) -> None:
     balance_jobs.configure(provider_from_spec({**balance_spec(settings), "delay_s": 0}))
     # Jobs may wait on the provider; the worker's Redis calls are not on a caller's clock.
     run_worker(connect(_with_redis(settings), pool_size=8, socket_timeout=30), provider=build_provider(settings),
-               config=config, burst=burst, logging_level=settings.log_level)
+               config=config, burst=burst, logging_level=settings.log_level, voice=build_voice(settings))
 
 
 @main.command()

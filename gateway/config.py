@@ -32,6 +32,9 @@ DEFAULT_SMS_LEASE_S = 60
 #: Voice: calls one broadcast may place (a call costs far more than an SMS and takes minutes), and the longest
 #: a static voice prompt may take to say (``gateway check-menus``).
 DEFAULT_VOICE_CALLS_PER_BROADCAST = 1000
+#: Alert calls per second the AT account may place (its own bucket, apart from SMS): a call rings for up to a
+#: minute and holds a line, so calls go out far slower than texts.
+DEFAULT_VOICE_CALL_RATE = 10
 DEFAULT_VOICE_MAX_PROMPT_S = 35
 #: Genuine-or-fake checks (handlers/genuine): answers per number per hour (guessing a broadcast's ref is then
 #: hopeless: outbox/refs.py), and numbers one caller may flag per day.
@@ -141,6 +144,7 @@ class Settings:
     public_url: str | None = None
     voice_audio_dir: Path | None = None
     voice_calls_per_broadcast: int = DEFAULT_VOICE_CALLS_PER_BROADCAST
+    voice_call_rate: int = DEFAULT_VOICE_CALL_RATE
     voice_max_prompt_s: int = DEFAULT_VOICE_MAX_PROMPT_S
     #: ``CHECK_PER_NUMBER_PER_HOUR`` and ``CHECK_FLAGS_PER_DAY`` (handlers/genuine/limits.py).
     check_per_number_per_hour: int = DEFAULT_CHECK_PER_NUMBER_PER_HOUR
@@ -207,6 +211,7 @@ class Settings:
             voice_audio_dir=Path(env["VOICE_AUDIO_DIR"]) if env.get("VOICE_AUDIO_DIR") else None,
             voice_calls_per_broadcast=_int(env, "VOICE_CALLS_PER_BROADCAST", DEFAULT_VOICE_CALLS_PER_BROADCAST, 0,
                                            10_000_000),
+            voice_call_rate=_int(env, "VOICE_CALL_RATE", DEFAULT_VOICE_CALL_RATE, 1, 10_000),
             voice_max_prompt_s=_int(env, "VOICE_MAX_PROMPT_S", DEFAULT_VOICE_MAX_PROMPT_S, 5, 300),
             check_per_number_per_hour=_int(env, "CHECK_PER_NUMBER_PER_HOUR", DEFAULT_CHECK_PER_NUMBER_PER_HOUR, 1,
                                            1000),

@@ -23,7 +23,7 @@ from identity.keyring import Keyring
 from identity.phones import region_of
 from redis_reply import Fields, fields, optional_text, scored, texts
 
-from . import keys, queues, refs, signature, subscribers
+from . import keys, queues, refs, signature, subscribers, voice
 from .config import BROADCAST_TTL_S, OutboxConfig
 from .errors import BroadcastError, Conflict, NotFound
 from .estimate import fit_segments, fit_text, language_estimate, price_per_segment
@@ -40,7 +40,8 @@ COUNTRY_HISTORY = 20
 #: A resolved audience lives this long until its broadcast is recorded (then as long as the record), so the
 #: audience of a request that failed half-way does not linger.
 RESOLVE_TTL_S = 3600
-COUNT_FIELDS = ("recipients", "queued", "sent", "delivered", "failed", "opted_out")
+#: ``called`` and ``answered``: recipients reached by an alert call instead of an SMS (:mod:`outbox.voice`).
+COUNT_FIELDS = ("recipients", "queued", "sent", "delivered", "failed", "opted_out", "called", "answered")
 
 
 #: Timestamps a broadcast accepts (UTC years): anything else is a typo, and years near 1 or 9999 overflow when
@@ -98,7 +99,7 @@ def create(connection: Redis, agency: str, request: BroadcastRequest, config: Ou
     if request.expires_at is not None and request.expires_at.timestamp() <= now:
         raise BroadcastError("is already past", field="expires_at", code="expired")
     broadcast_id = secrets.token_hex(8)
-    per_language, opted_out, countries = _resolve(connection, config, request, broadcast_id)
+    per_language, opted_out, countries, by_voice = _resolve(connection, config, request, broadcast_id)
     recipients = sum(per_language.values())
     if not recipients:
         raise BroadcastError("matches no subscriber who may receive it", field="audience", code="empty_audience")
@@ -117,6 +118,7 @@ def create(connection: Redis, agency: str, request: BroadcastRequest, config: Ou
         "recipients": recipients, "queued": recipients, "sent": 0, "delivered": 0, "failed": 0,
         "opted_out": opted_out, "nbatches": 0, "settled": 0, "fanout": "0", "public": "1" if request.public else "0",
         "topics": ",".join(request.topics or ()),
+        "voice": json.dumps(_voice_estimate(by_voice, config)),
         **{f"text:{lang}": text for lang, text in texts.items()},
     }
     pipe = connection.pipeline(transaction=True)
@@ -161,10 +163,14 @@ return 1
 
 def estimate(connection: Redis, agency: str, request: BroadcastRequest, config: OutboxConfig) -> dict[str, Any]:
     """What :func:`create` would answer about recipients and cost, storing and sending nothing."""
-    per_language, _, countries = _resolve(connection, config, request, None)
+    per_language, _, countries, by_voice = _resolve(connection, config, request, None)
     _, per_text, cost = _quote(request, per_language, countries, config, agency, signature.PLACEHOLDER_REF)
     return {"recipients": sum(per_language.values()), "estimate": per_text,
-            "cost": {"amount": cost, "currency": config.currency}}
+            "cost": {"amount": cost, "currency": config.currency}, "voice": _voice_estimate(by_voice, config)}
+
+
+def _voice_estimate(subscribers: int, config: OutboxConfig) -> dict[str, Any]:
+    return voice.voice_estimate(subscribers, enabled=config.voice_calls, cap=config.voice_calls_per_broadcast)
 
 
 def _quote(request: BroadcastRequest, per_language: Mapping[str, int], countries: Sequence[str],
@@ -190,26 +196,26 @@ def _quote(request: BroadcastRequest, per_language: Mapping[str, int], countries
 
 
 def _resolve(connection: Redis, config: OutboxConfig, request: BroadcastRequest,
-             broadcast_id: str | None) -> tuple[dict[str, int], int, list[str]]:
-    """Recipients per subscriber language, opted-out numbers the audience matched, and the countries it reaches
-    (for the price). With a ``broadcast_id`` the recipients are kept as its resolved audience; without one they
-    are only counted (an estimate)."""
+             broadcast_id: str | None) -> tuple[dict[str, int], int, list[str], int]:
+    """Recipients per subscriber language, opted-out numbers the audience matched, the countries it reaches
+    (for the price), and how many recipients take alerts by call. With a ``broadcast_id`` the recipients are kept
+    as its resolved audience; without one they are only counted (an estimate)."""
     if request.phones is not None:
         return _resolve_phones(connection, config.keyring, broadcast_id, request.phones,
                                next(iter(request.message)))
     if not (request.countries or request.languages or request.topics or request.everyone):
         raise BroadcastError('is empty: name countries, languages or topics, or say "all": true', field="audience")
-    per_language, opted_out = _resolve_filter(connection, broadcast_id, request)
-    return per_language, opted_out, list(request.countries or [])
+    per_language, opted_out, by_voice = _resolve_filter(connection, broadcast_id, request)
+    return per_language, opted_out, list(request.countries or []), by_voice
 
 
 def _resolve_filter(connection: Redis, broadcast_id: str | None,
-                    request: BroadcastRequest) -> tuple[dict[str, int], int]:
+                    request: BroadcastRequest) -> tuple[dict[str, int], int, int]:
     languages = request.languages
     if languages is None:
         languages = tuple(sorted(texts(connection.smembers(keys.known_languages()))))
     per_language: dict[str, int] = {}
-    opted_out = 0
+    opted_out = by_voice = 0
     for lang in languages:
         sets = matching_sets(connection, request.countries, [lang], request.topics)
         if not sets:
@@ -218,19 +224,23 @@ def _resolve_filter(connection: Redis, broadcast_id: str | None,
         pipe = connection.pipeline(transaction=True)
         pipe.sunionstore(target, sets)
         pipe.sdiffstore(target, [target, keys.optout_set()])
+        voiced_scratch = keys.scratch()  # SINTERCARD would do, but the embedded Redis may predate 7.0
+        pipe.sinterstore(voiced_scratch, [target, keys.voice_subscribers()])
+        pipe.delete(voiced_scratch)
         if broadcast_id:
             pipe.expire(target, RESOLVE_TTL_S)
         else:
             pipe.delete(target)
-        matched, kept, _ = pipe.execute()
+        matched, kept, voiced, _, _ = pipe.execute()
         opted_out += int(matched) - int(kept)
+        by_voice += int(voiced)
         if kept:
             per_language[lang] = int(kept)
-    return per_language, opted_out
+    return per_language, opted_out, by_voice
 
 
 def _resolve_phones(connection: Redis, keyring: Keyring, broadcast_id: str | None, phones: Sequence[str],
-                    first: str) -> tuple[dict[str, int], int, list[str]]:
+                    first: str) -> tuple[dict[str, int], int, list[str], int]:
     """An explicit list, sealed before it touches Redis (the resolved audience and the batches hold tokens)."""
     tokens = [keyring.seal(phone) for phone in phones]
     opted = connection.smismember(keys.optout_set(), tokens)
@@ -245,7 +255,8 @@ def _resolve_phones(connection: Redis, keyring: Keyring, broadcast_id: str | Non
             pipe.expire(keys.resolved(broadcast_id, lang), RESOLVE_TTL_S)
         pipe.execute()
     countries = sorted({c for c in (region_of(p) for p, _ in kept) if c})
-    return {lang: len(m) for lang, m in groups.items()}, len(phones) - len(kept), countries
+    by_voice = sum(connection.smismember(keys.voice_subscribers(), [t for _, t in kept])) if kept else 0
+    return {lang: len(m) for lang, m in groups.items()}, len(phones) - len(kept), countries, by_voice
 
 
 def _iso(epoch: str) -> str | None:
@@ -284,6 +295,8 @@ def view(connection: Redis, broadcast_id: str, agency: str | None = None) -> dic
         rv["reason"] = meta["reason"]
     if meta.get("finished_at"):
         rv["finished_at"] = _iso(meta["finished_at"])
+    if meta.get("voice"):
+        rv["voice"] = json.loads(meta["voice"])
     return rv
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from menus.catalog import Catalog
 
     from .provider import Provider
+    from .voice import VoiceProvider
 
 #: Recipients per provider request (AT documents no maximum; 500 keeps a request well under a second).
 DEFAULT_BATCH_SIZE = 500
@@ -44,6 +45,10 @@ BROADCAST_TTL_S = 90 * 24 * 3600
 #: whole installation: what stops SMS pumping (a script making us text premium or random numbers).
 DEFAULT_SMS_PER_NUMBER_PER_DAY = 5
 DEFAULT_SMS_SINGLE_PER_DAY = 20_000
+#: Alert calls (:mod:`outbox.voice`): at most this many per broadcast (the rest of its voice subscribers get the
+#: SMS), at this many a second on the account's own call bucket.
+DEFAULT_VOICE_CALLS_PER_BROADCAST = 1000
+DEFAULT_VOICE_CALL_RATE = 10
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,10 @@ class OutboxConfig:
     #: Caps on single SMS (:mod:`outbox.sms`): per number per day, and for everyone per day.
     sms_per_number_per_day: int = DEFAULT_SMS_PER_NUMBER_PER_DAY
     sms_single_per_day: int = DEFAULT_SMS_SINGLE_PER_DAY
+    #: Whether voice subscribers are called (``AT_VOICE_NUMBER`` set); off, they get the SMS like everyone else.
+    voice_calls: bool = False
+    voice_calls_per_broadcast: int = DEFAULT_VOICE_CALLS_PER_BROADCAST
+    voice_call_rate: int = DEFAULT_VOICE_CALL_RATE
 
     def backoff(self, attempt: int) -> float:
         return min(RETRY_CAP_S, self.retry_base_s * 2 ** max(0, attempt))
@@ -79,13 +88,15 @@ class OutboxConfig:
 class Runtime:
     provider: Provider
     config: OutboxConfig
+    #: Places alert calls; None: voice alerts are off in this process and voice subscribers get the SMS.
+    voice: VoiceProvider | None = None
 
 
 log = logging.getLogger(__name__)
 _runtime: Runtime | None = None
 
 
-def configure(provider: Provider, config: OutboxConfig) -> None:
+def configure(provider: Provider, config: OutboxConfig, voice: VoiceProvider | None = None) -> None:
     """Set the provider and settings this process's jobs use (once per worker; again in tests).
 
     A provider with a timeout (``within``) gets one of at most half the lease, so a batch is never re-driven
@@ -99,7 +110,7 @@ def configure(provider: Provider, config: OutboxConfig) -> None:
             log.warning("SMS_LEASE_S=%d: the provider's timeout is cut to %.1f s (half the lease).", config.lease_s,
                         bounded.timeout_s)
         provider = bounded
-    _runtime = Runtime(provider, config)
+    _runtime = Runtime(provider, config, voice if config.voice_calls else None)
 
 
 def runtime() -> Runtime:

@@ -20,7 +20,7 @@ from rq import get_current_job
 from identity.phones import mask
 from redis_reply import number, optional_text
 
-from . import dlr, keys, queues, subscribers, throttle
+from . import dlr, keys, queues, subscribers, throttle, voice
 from .config import runtime
 from .errors import ProviderAuthError, ProviderError, ProviderUnavailable
 from .ledger import Ledger, drain_resolved
@@ -105,6 +105,9 @@ def send_batch(broadcast_id: str, number: int, attempt: int) -> str:
     opted_out = len(claim.phones) - len(tokens)
     # The batch holds sealed numbers; they are opened here, for the provider call, and never written back.
     token_of = {_digits(config.keyring.unseal(t)): t for t in tokens}
+    # Voice subscribers are called instead of texted (outbox.voice); whoever was not called gets the SMS.
+    called = voice.place_alert_calls(connection, rt, broadcast_id, claim.language, token_of)
+    token_of = {digits: t for digits, t in token_of.items() if t not in called}
     phones = ["+" + digits for digits in token_of]
     results = []
     if phones:
@@ -144,7 +147,7 @@ def send_batch(broadcast_id: str, number: int, attempt: int) -> str:
         dlr.record_sent(connection, broadcast_id, message_ids)
         return ledger.complete(number, attempt, time.time(), sent=len(accepted), failed=rejected,
                                opted_out=opted_out, reasons=reasons, language=claim.language, retry=retry,
-                               retry_at=time.time() + config.backoff(attempt))
+                               retry_at=time.time() + config.backoff(attempt), called=len(called))
 
     _retry_redis(record, deadline=claimed_at + config.lease_s * RECORD_RETRY_SHARE)
     if rejected:

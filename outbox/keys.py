@@ -38,6 +38,11 @@ def optout_set() -> str:
     return f"{AUDIENCE_TAG}:optout"
 
 
+def voice_subscribers() -> str:
+    """Sealed numbers that take their alerts by phone call instead of SMS (:mod:`outbox.voice`)."""
+    return f"{AUDIENCE_TAG}:voice"
+
+
 def known_countries() -> str:
     return f"{AUDIENCE_TAG}:countries"
 
@@ -84,6 +89,11 @@ def fanout_lock(broadcast_id: str) -> str:
     return f"bc:{{{broadcast_id}}}:fanout"
 
 
+def called(broadcast_id: str) -> str:
+    """Sealed numbers a broadcast has already called (a batch retried or re-driven does not call them again)."""
+    return f"bc:{{{broadcast_id}}}:called"
+
+
 def reasons(broadcast_id: str) -> str:
     """Per-recipient failure reasons → count (no numbers)."""
     return f"bc:{{{broadcast_id}}}:reasons"
@@ -112,6 +122,11 @@ def unfiltered_alerts() -> str:
 def cap_alert(identifier_hash: str) -> str:
     """A CAP alert (by sender, identifier and sent) → the broadcast ids it made."""
     return f"cap:{identifier_hash}"
+
+
+def alert_call(session_id: str) -> str:
+    """AT's session id of an alert call → the broadcast and the language it speaks (no number, no text)."""
+    return f"voice:call:{{{session_id}}}"
 
 
 # --- messages, delivery reports, inbound ---------------------------------------------------------------------

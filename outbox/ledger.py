@@ -100,9 +100,9 @@ return {'ok', b[1], b[2], redis.call('HGET', meta, 'text:' .. b[1])}
 """)
 
 # ARGV[4..]: n, attempt, sent, failed, opted out, language, retry phones csv ('' for none), retry count, retry
-# state, then reason/count pairs. Recipients the provider refused for a transient reason (statusCode 5xx) become a
-# new batch in the retry state. A completion is accepted while the batch is still this attempt's or waiting for a
-# re-drive that has not started (which then finds it sent).
+# state, alert calls placed, then reason/count pairs. Recipients the provider refused for a transient reason
+# (statusCode 5xx) become a new batch in the retry state. A completion is accepted while the batch is still this
+# attempt's or waiting for a re-drive that has not started (which then finds it sent).
 COMPLETE = Lua(_PRELUDE + """
 local n, attempt = ARGV[4], ARGV[5]
 local cur = redis.call('HGET', ledger, n)
@@ -115,6 +115,7 @@ redis.call('HINCRBY', meta, 'sent', sent)
 redis.call('HINCRBY', meta, 'failed', failed)
 redis.call('HINCRBY', meta, 'opted_out', opted)
 redis.call('HINCRBY', meta, 'recipients', 0 - opted)
+if tonumber(ARGV[13]) > 0 then redis.call('HINCRBY', meta, 'called', tonumber(ARGV[13])) end
 local retry_count = tonumber(ARGV[11])
 if retry_count > 0 then
   local m = redis.call('HINCRBY', meta, 'nbatches', 1) - 1
@@ -123,7 +124,7 @@ if retry_count > 0 then
   redis.call('HINCRBY', meta, 'queued', retry_count)
   keep(bprefix .. m)
 end
-for i = 13, #ARGV, 2 do redis.call('HINCRBY', KEYS[4], ARGV[i], tonumber(ARGV[i + 1])) end
+for i = 14, #ARGV, 2 do redis.call('HINCRBY', KEYS[4], ARGV[i], tonumber(ARGV[i + 1])) end
 keep(KEYS[4])
 finish_if_settled()
 return 1
@@ -233,11 +234,12 @@ class Ledger:
 
     def complete(self, number: int, attempt: int, now: float, *, sent: int, failed: int, opted_out: int,
                  reasons: Mapping[str, int], language: str = "", retry: Sequence[str] = (),
-                 retry_at: float = 0.0) -> bool:
-        """Settle the batch as sent; ``retry`` numbers go into a new batch for the next attempt at ``retry_at``."""
+                 retry_at: float = 0.0, called: int = 0) -> bool:
+        """Settle the batch as sent; ``retry`` numbers go into a new batch for the next attempt at ``retry_at``.
+        ``called``: recipients reached by an alert call instead of an SMS (:mod:`outbox.voice`)."""
         pairs = [x for name, n in reasons.items() for x in (name, n)]
         return bool(self._run(COMPLETE, now, number, attempt, sent, failed, opted_out, language, ",".join(retry),
-                              len(retry), pending_state(attempt + 1, retry_at), *pairs))
+                              len(retry), pending_state(attempt + 1, retry_at), called, *pairs))
 
     def release(self, number: int, attempt: int, now: float, *, retry_at: float | None, reason: str) -> int:
         nxt = pending_state(attempt + 1, retry_at) if retry_at is not None else ""

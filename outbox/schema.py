@@ -166,6 +166,8 @@ class SubscriberRow(Strict):
     country: str | None = None
     language: str | None = None
     topics: list[str] | None = None
+    #: ``sms`` or ``voice`` (broadcasts call them); checked per row like the language.
+    channel: str | None = None
 
 
 class SubscriberImport(Strict):

@@ -32,6 +32,8 @@ from redis_reply import text, texts
 from . import keys
 
 TOPICS = ("safety", "health", "weather", "work")
+#: How a subscriber takes broadcasts: a text, or a phone call that speaks it (:mod:`outbox.voice`).
+CHANNELS = ("sms", "voice")
 #: Sources that count as the person asking for alerts themselves: only these lift an earlier opt-out.
 OPT_IN_SOURCES = frozenset({"ussd", "sms"})
 #: Rows per pipeline round trip when importing.
@@ -41,14 +43,18 @@ SUBSCRIBER_TTL_S = 400 * 24 * 3600
 #: Members checked per round trip while pruning lapsed subscribers from the audience sets.
 PRUNE_CHUNK = 1000
 
-# Merge a subscription into the record and the index. KEYS: record, known countries, known languages, opt-out set.
-# ARGV: sealed phone, language, countries csv, topics csv, consent time, source, clear opt-out (0/1), audience-set
-# format (:func:`outbox.keys.audience_set_format`), record lifetime. Countries and topics are unions with what
-# exists; a new language moves every membership to the new language's sets.
+# Merge a subscription into the record and the index. KEYS: record, known countries, known languages, opt-out set,
+# voice set. ARGV: sealed phone, language, countries csv, topics csv, consent time, source, clear opt-out (0/1),
+# audience-set format (:func:`outbox.keys.audience_set_format`), record lifetime, channel ('sms', 'voice', or ''
+# to keep the record's). Countries and topics are unions with what exists; a new language moves every membership
+# to the new language's sets. The voice set follows the record's channel.
 _SUBSCRIBE = """
 local rec = KEYS[1]
 local phone, lang, aset = ARGV[1], ARGV[2], ARGV[8]
-local old = redis.call('HMGET', rec, 'l', 'c', 't')
+local old = redis.call('HMGET', rec, 'l', 'c', 't', 'ch')
+local ch = ARGV[10]
+if ch == '' then ch = old[4] or 'sms' end
+if ch == 'voice' then redis.call('SADD', KEYS[5], phone) else redis.call('SREM', KEYS[5], phone) end
 local function split(s, into) if s then for x in string.gmatch(s, '[^,]+') do into[x] = true end end return into end
 local function keys_of(set) local out = {} for k in pairs(set) do out[#out + 1] = k end table.sort(out) return out end
 local oc, ot = keys_of(split(old[2], {})), keys_of(split(old[3], {}))
@@ -63,13 +69,14 @@ for _, c in ipairs(cs) do
   for _, t in ipairs(ts) do redis.call('SADD', string.format(aset, c, lang, t), phone) end
 end
 redis.call('SADD', KEYS[3], lang)
-redis.call('HSET', rec, 'l', lang, 'c', table.concat(cs, ','), 't', table.concat(ts, ','), 'at', ARGV[5], 's', ARGV[6])
+redis.call('HSET', rec, 'l', lang, 'c', table.concat(cs, ','), 't', table.concat(ts, ','), 'at', ARGV[5], 's', ARGV[6],
+  'ch', ch)
 redis.call('EXPIRE', rec, ARGV[9])
 if ARGV[7] == '1' then redis.call('SREM', KEYS[4], phone) end
 return 1
 """
 
-# Remove memberships. KEYS: record. ARGV: phone, country or '', topic or '', audience-set format. Both empty:
+# Remove memberships. KEYS: record, voice set. ARGV: phone, country or '', topic or '', audience-set format. Both empty:
 # every subscription. The record keeps countries × topics, so one (country, topic) pair leaves the index at once
 # and the record when the subscriber had only that country (the topic goes) or only that topic (the country goes).
 _UNSUBSCRIBE = """
@@ -94,6 +101,7 @@ if #cs == 0 or #ts == 0 then
   for _, c in ipairs(cs) do for _, t in ipairs(ts) do
     redis.call('SREM', string.format(aset, c, old[1], t), phone) end end
   redis.call('DEL', rec)
+  redis.call('SREM', KEYS[2], phone)
   return 2
 end
 redis.call('HSET', rec, 'c', table.concat(cs, ','), 't', table.concat(ts, ','))
@@ -109,6 +117,8 @@ class Subscriber:
     topics: frozenset[str]
     opted_out: bool
     consent_at: datetime
+    #: How broadcasts reach them: ``sms`` or ``voice`` (a phone call that speaks the alert).
+    channel: str = "sms"
 
 
 @dataclass(frozen=True)
@@ -131,17 +141,19 @@ def _check(country: str, language: str, topics: Iterable[str]) -> tuple[str, str
 
 
 def subscribe(connection: Redis, keyring: Keyring, phone: str, *, country: str, language: str,
-              topics: Iterable[str], source: str) -> Subscriber:
+              topics: Iterable[str], source: str, channel: str | None = None) -> Subscriber:
     """Add ``country`` and ``topics`` to the subscriber's (a new one is created), in ``language``.
 
     The consent time becomes now and the record's lifetime starts again. An earlier opt-out is lifted only when
     ``source`` is the person's own request (:data:`OPT_IN_SOURCES`): an agency importing a list cannot override a
-    STOP.
+    STOP. ``channel`` (``sms`` or ``voice``) sets how broadcasts reach them; None keeps what it was (SMS for a new
+    subscriber).
     """
     country, language, chosen = _check(country, language, topics)
+    _check_channel(channel)
     token = keyring.seal(phone)
     _script(connection, _SUBSCRIBE)(keys=_subscribe_keys(token), args=_subscribe_args(
-        token, language, country, chosen, datetime.now(UTC).isoformat(), source))
+        token, language, country, chosen, datetime.now(UTC).isoformat(), source, channel))
     found = get(connection, keyring, phone)
     assert found is not None  # just written
     return found
@@ -151,7 +163,7 @@ def unsubscribe(connection: Redis, keyring: Keyring, phone: str, *, country: str
                 topic: str | None = None) -> Subscriber | None:
     """Remove one country, one topic, one pair, or (both None) every subscription; None when none is left."""
     token = keyring.seal(phone)
-    _script(connection, _UNSUBSCRIBE)(keys=[keys.subscriber(token)], args=[
+    _script(connection, _UNSUBSCRIBE)(keys=[keys.subscriber(token), keys.voice_subscribers()], args=[
         token, (country or "").upper(), topic or "", keys.audience_set_format(),
     ])
     return get(connection, keyring, phone)
@@ -169,7 +181,7 @@ def get(connection: Redis, keyring: Keyring, phone: str) -> Subscriber | None:
     return Subscriber(
         phone=phone, language=f["l"], countries=frozenset(filter(None, f.get("c", "").split(","))),
         topics=frozenset(filter(None, f.get("t", "").split(","))), opted_out=bool(opted),
-        consent_at=datetime.fromisoformat(f["at"]),
+        consent_at=datetime.fromisoformat(f["at"]), channel=f.get("ch") or "sms",
     )
 
 
@@ -197,7 +209,8 @@ def is_opted_out(connection: Redis, keyring: Keyring, phone: str) -> bool:
 def import_many(connection: Redis, keyring: Keyring, rows: Sequence[Any], *, source: str = "api") -> ImportResult:
     """Import agency rows ``{"phone", "country", "language", "topics"}``; bad rows are rejected, not fatal.
 
-    A row without ``topics`` subscribes to every topic, one without ``country`` to its number's country. Phones
+    A row without ``topics`` subscribes to every topic, one without ``country`` to its number's country, one
+    without ``channel`` keeps the subscriber's (SMS for a new one; ``voice``: broadcasts call them). Phones
     in national format are read with the row's country. Rows go to Redis in pipelines of :data:`IMPORT_CHUNK`.
     """
     rejected: list[dict[str, Any]] = []
@@ -222,12 +235,14 @@ def import_many(connection: Redis, keyring: Keyring, rows: Sequence[Any], *, sou
                 raise ValueError("topics must be a list of strings")
             country, language, chosen = _check(given or region_of(phone) or "", str(row.get("language") or ""),
                                                topics)
+            channel = row.get("channel")
+            _check_channel(channel)
         except ValueError as exc:
             rejected.append({"index": index, "reason": str(exc)})
             continue
         token = keyring.seal(phone)
-        script(keys=_subscribe_keys(token), args=_subscribe_args(token, language, country, chosen, now, source),
-               client=pipe)
+        script(keys=_subscribe_keys(token),
+               args=_subscribe_args(token, language, country, chosen, now, source, channel), client=pipe)
         imported += 1
         pending += 1
         if pending >= IMPORT_CHUNK:
@@ -243,7 +258,7 @@ def prune_expired(connection: Redis) -> int:
     went. SSCAN in chunks, so a million-member set never blocks Redis. A record is only ever missing once it has
     lapsed or was deleted with its memberships, and a person who subscribes again is added back by that script."""
     removed = 0
-    for audience in matching_sets(connection, None, None, None):
+    for audience in [*matching_sets(connection, None, None, None), keys.voice_subscribers()]:
         cursor = 0
         while True:
             cursor, members = connection.sscan(audience, cursor, count=PRUNE_CHUNK)
@@ -284,14 +299,20 @@ def matching_sets(connection: Redis, countries: Sequence[str] | None, languages:
     return [keys.audience_set(c, lang, t) for c in countries for lang in languages for t in (topics or TOPICS)]
 
 
+def _check_channel(channel: object) -> None:
+    if channel is not None and channel not in CHANNELS:
+        raise ValueError(f"channel must be one of {', '.join(CHANNELS)}.")
+
+
 def _subscribe_keys(token: str) -> list[str]:
-    return [keys.subscriber(token), keys.known_countries(), keys.known_languages(), keys.optout_set()]
+    return [keys.subscriber(token), keys.known_countries(), keys.known_languages(), keys.optout_set(),
+            keys.voice_subscribers()]
 
 
 def _subscribe_args(token: str, language: str, country: str, topics: Sequence[str], now: str,
-                    source: str) -> list[Any]:
+                    source: str, channel: str | None = None) -> list[Any]:
     return [token, language, country, ",".join(topics), now, source, "1" if source in OPT_IN_SOURCES else "0",
-            keys.audience_set_format(), SUBSCRIBER_TTL_S]
+            keys.audience_set_format(), SUBSCRIBER_TTL_S, channel or ""]
 
 
 def _script(connection: Redis, source: str) -> Any:

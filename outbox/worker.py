@@ -21,6 +21,7 @@ from .config import OutboxConfig, configure
 from .provider import Provider
 from .queues import PRIORITIES
 from .sweeper import sweep
+from .voice import VoiceProvider
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,9 @@ def _unsubscribe(worker: SimpleWorker) -> None:
 
 
 def run_worker(connection: Redis, *, provider: Provider, config: OutboxConfig, burst: bool = False,
-               logging_level: str = "INFO") -> bool:
+               logging_level: str = "INFO", voice: VoiceProvider | None = None) -> bool:
     """Work the queues until stopped (or, with ``burst``, until they are empty). Returns whether any job ran."""
-    configure(provider, config)
+    configure(provider, config, voice)
     queues = [Queue(name, connection=connection) for name in QUEUES]
     sweeper = Sweeper(connection, config)
     if burst:

@@ -36,6 +36,7 @@ from menus.catalog import Catalog
 from menus.engine import Caller, Effect, Engine, Turn
 from menus.languages import default_language
 from menus.state import EngineState
+from outbox import voice as alert_calls
 from sessions.keys import state_key
 from sessions.store import ResumePoint, SessionBusy, SessionStore
 
@@ -43,6 +44,7 @@ from . import actions
 from .audio import URL_PATH, AudioLibrary, Prompt
 from .speech import is_free_text, line_prompt, screen_prompt
 from .tts import Segment
+from .tts import has_voice as tts_has_voice
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ MENU_TIMEOUT_S = 8
 NUMBER_TIMEOUT_S = 15
 #: A report's voice message at most this long.
 RECORD_MAX_S = 120
+#: An alert call repeats its alert at most this many times on request.
+ALERT_REPEATS = 3
 _SESSION_ID = re.compile(r"^[\w.:-]{1,128}$")
 _PHONE = re.compile(r"^\+?\d{6,15}$")
 _DIGITS = re.compile(r"^[0-9*#]{1,32}$")
@@ -144,8 +148,7 @@ class VoiceService:
 
     def __init__(self, engine: Engine[Any], sessions: SessionStore, catalog: Catalog, audio: AudioLibrary,
                  redis: Redis, keyring: Keyring, *,
-                 effects: EffectSink | None = None, own_number: str | None = None,
-                 alert_call: Callable[[VoiceRequest, Urls], str | None] | None = None) -> None:
+                 effects: EffectSink | None = None, own_number: str | None = None) -> None:
         self.engine = engine
         self.sessions = sessions
         self.catalog = catalog
@@ -154,7 +157,6 @@ class VoiceService:
         self.keyring = keyring
         self.effects = effects
         self.own_number = own_number
-        self.alert_call = alert_call
 
     # -- entry point ------------------------------------------------------------------------------------------
 
@@ -168,8 +170,8 @@ class VoiceService:
         if request.session_id is None or request.phone is None:
             return self._apology(lang, urls)
         try:
-            if request.outbound and self.alert_call is not None:
-                xml = self.alert_call(request, urls)
+            if request.outbound:
+                xml = self._alert(request, urls)
                 if xml is not None:
                     return xml
             return self._step(request, urls)
@@ -232,6 +234,36 @@ class VoiceService:
         if request.digits == "?":
             return current, step + 1, 0, "common.invalid_choice"
         return self.engine.step(caller, state, keys), step + 1, 0, None
+
+    # -- an alert call, answered ----------------------------------------------------------------------------------
+
+    def _alert(self, request: VoiceRequest, urls: Urls) -> str | None:
+        """The answer to an outbound alert call (:mod:`outbox.voice` placed it), or None when the call is not one.
+
+        Answered: "this is an alert for you", the alert in the subscriber's language, "to hear it again, press 1"
+        (at most :data:`ALERT_REPEATS` times), goodbye. Only the broadcast id and language are kept for the call;
+        the words come from the broadcast record, and their audio from the run-time cache (a keyed name)."""
+        assert request.session_id is not None
+        call = alert_calls.answered(self.redis, request.session_id)
+        if call is None:
+            return None
+        lang = call.language if self.catalog.supports(call.language) else self._guess_language(request.phone)
+        found = alert_calls.alert_text(self.redis, call)
+        step = request.step or 0
+        again = request.step is None or ((request.digits or "").rstrip("#") == "1" and step <= ALERT_REPEATS)
+        if found is None or not again:
+            return self._goodbye(lang, urls)
+        text, text_lang = found
+        spoken_lang = text_lang if tts_has_voice(text_lang) else lang
+        # Said with <Say> only when both the caller's language and the alert's are English.
+        alert = Prompt("alert", lang if lang not in SAY_LANGUAGES else spoken_lang, (Segment(spoken_lang, text),))
+        return actions.response(
+            self._speak(line_prompt(self.catalog, lang, "voice.alert.intro"), urls),
+            self._speak(alert, urls),
+            actions.GetDigits(self._speak(line_prompt(self.catalog, lang, "voice.alert.repeat"), urls),
+                              urls.callback(step + 1), timeout=MENU_TIMEOUT_S, num_digits=1),
+            self._speak(line_prompt(self.catalog, lang, "voice.goodbye"), urls),
+        )
 
     # -- XML --------------------------------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ def test_each_recipient_once_in_their_language(conn, at_server, drain, outbox_co
     final = broadcasts.view(conn, view["id"], "agency-a")
     assert final["status"] == "done"
     assert final["counts"] == {"recipients": 155, "queued": 0, "sent": 155, "delivered": 0, "failed": 0,
-                               "opted_out": 0}
+                               "opted_out": 0, "called": 0, "answered": 0}
 
 
 def test_opted_out_skipped_and_counted(conn, at_server, drain, outbox_config):
