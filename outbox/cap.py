@@ -312,6 +312,10 @@ def submit(connection: Redis, agency: str, alert: Alert, countries: Sequence[str
         if exc.code != "empty_audience":
             raise
         return Outcome([], "no subscriber in the target countries and topics")
+    # Where the alert came from, on the broadcast's record, for the console's broadcast pages.
+    connection.hset(keys.broadcast(view["id"]), mapping={
+        "cap_sender": alert.sender[:200], "cap_identifier": alert.identifier[:200], "cap_sent": alert.sent.isoformat(),
+        "cap_msg_type": alert.msg_type})
     _cancel_all(connection, agency, referenced)
     _remember(connection, alert, agency, [view["id"]], targets, topics)
     return Outcome([view["id"]])

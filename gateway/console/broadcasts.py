@@ -110,12 +110,12 @@ def sms_count(text: str, lookalikes: bool, lang: str, priority: str = "normal") 
     the text GSM-7."""
     config = current_app.extensions["outbox"]
     sent = fit_text(text, lookalikes=lookalikes)
-    count = language_estimate(sent + signature.footer(lang, agency=g.user.agency, ref=signature.PLACEHOLDER_REF,
-                                                      priority=priority, stop_to=config.stop_to,
-                                                      catalog=config.catalog), 0)
+    tail = signature.footer(lang, agency=g.user.agency, ref=signature.PLACEHOLDER_REF, priority=priority,
+                            stop_to=config.stop_to, catalog=config.catalog)
+    count = language_estimate(sent + tail, 0)
     culprits = sorted({c for c in sent if not is_gsm7(c)})
     return {**count, "culprits": culprits, "fixable": bool(culprits) and not lookalikes
-            and is_gsm7(to_gsm_lookalikes(text)), "text": sent}
+            and is_gsm7(to_gsm_lookalikes(text)), "text": sent, "footer": tail}
 
 
 def audience_choices() -> dict[str, list[str]]:
@@ -148,6 +148,7 @@ def _review(draft: Draft, body: BroadcastBody, errors: dict[str, str] | None = N
     threshold = current_app.extensions["gateway"].settings.console_confirm_threshold
     return render_template("console/broadcasts/review.html", draft=draft, quote=quote, counts=counts,
                            confirmations=needs_confirmation(draft, int(quote["recipients"])), threshold=threshold,
+                           placeholder=signature.PLACEHOLDER_REF,
                            errors=errors or {}, languages=languages()), status
 
 
@@ -205,11 +206,31 @@ def audience() -> str:
     return render_template("console/broadcasts/_audience.html", quote=quote, error=errors.get("audience"))
 
 
+ORIGIN_FIELDS = ("source", "cap_sender", "cap_identifier", "cap_sent", "cap_msg_type")
+
+
+def with_origin(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each broadcast with where it came from: ``source`` (``cap``, ``sms``, or the API and console) and, for a
+    CAP alert, ``cap`` = its sender, identifier, sent time and message type (kept on the record by
+    :mod:`outbox.cap`). One round trip for a page of broadcasts."""
+    pipe = store().pipeline(transaction=False)
+    for item in items:
+        pipe.hmget(keys.broadcast(item["id"]), *ORIGIN_FIELDS)
+    for item, raw in zip(items, pipe.execute(), strict=True):
+        found = dict(zip(ORIGIN_FIELDS, (v.decode() if isinstance(v, bytes) else v for v in raw), strict=True))
+        item["source"] = found["source"] or ""
+        if found["cap_sender"] or item["source"] == "cap":
+            item["cap"] = {"sender": found["cap_sender"] or "", "identifier": found["cap_identifier"] or "",
+                           "sent": found["cap_sent"] or "", "msg_type": found["cap_msg_type"] or ""}
+    return items
+
+
 @bp.get("/")
 @permission_required("read")
 def index() -> str:
     page = max(1, request.args.get("page", 1, type=int) or 1)
     items, total = broadcasts.list_for(store(), g.user.agency, offset=(page - 1) * PAGE, limit=PAGE)
+    with_origin(items)
     live = any(item["status"] not in TERMINAL for item in items)
     return render_template("console/broadcasts/index.html", broadcasts=items, total=total, page=page,
                            pages=max(1, -(-total // PAGE)), live=live)
@@ -228,14 +249,23 @@ def failure_reasons(broadcast_id: str) -> list[tuple[str, int]]:
     return sorted(((reason, int(n)) for reason, n in raw.items()), key=lambda kv: -kv[1])
 
 
+def sent_texts(broadcast_id: str) -> dict[str, str]:
+    """What the phones receive, per subscriber language: the message with the footer and the public reference
+    (the record's ``text:<lang>``, written by :func:`outbox.broadcasts.create`)."""
+    raw = fields(store().hgetall(keys.broadcast(broadcast_id)))
+    return {name.split(":", 1)[1]: value for name, value in sorted(raw.items()) if name.startswith("text:")}
+
+
 @bp.get("/<broadcast_id>")
 @permission_required("read")
 def show(broadcast_id: str) -> str:
     view = _view(broadcast_id)
-    template = "console/broadcasts/_status.html" if request.headers.get("HX-Request") else \
-        "console/broadcasts/show.html"
-    return render_template(template, b=view, reasons=failure_reasons(broadcast_id),
-                           live=view["status"] not in TERMINAL)
+    live = view["status"] not in TERMINAL
+    if request.headers.get("HX-Request"):  # the polled status fragment
+        return render_template("console/broadcasts/_status.html", b=view, reasons=failure_reasons(broadcast_id),
+                               live=live)
+    return render_template("console/broadcasts/show.html", b=with_origin([view])[0], live=live,
+                           reasons=failure_reasons(broadcast_id), sent_texts=sent_texts(broadcast_id))
 
 
 @bp.post("/<broadcast_id>/cancel")

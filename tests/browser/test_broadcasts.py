@@ -84,6 +84,8 @@ def test_send_then_watch_it_reach_done(redis, person, worker, at_server):
     page.get_by_role("button", name="Send to 25 people").click()
     page.locator("[data-status=done]").wait_for(timeout=30_000)  # updated in place by polling, no reload
     assert len(at_server.all_recipients()) == 25
+    assert page.get_by_role("button", name="Cancel this broadcast").count() == 0  # nothing left to cancel
+    assert "Relief Org" in page.locator(".sms-bubble").first.inner_text()  # the footer, as the phones got it
     person.screenshot("broadcast")
     assert person.axe_violations() == []
 
@@ -117,3 +119,31 @@ def test_another_agencys_broadcast_is_not_found(redis, person, client, api_key):
     make_user(redis, "sam@relief.org", agency="Another Org", role="admin")
     person.login("sam@relief.org")
     assert person.goto(f"/console/broadcasts/{created['id']}").status == 404
+
+
+def test_a_cap_alert_is_listed_with_its_source(redis, person, client, api_key):
+    """An OASIS sample alert (re-dated to now) posted to the API shows on the pages as a CAP alert with its
+    sender and identifier."""
+    import re
+    from datetime import UTC, datetime, timedelta
+    from pathlib import Path
+
+    _subscribers(redis, 2)
+    body = (Path(__file__).parents[1] / "data" / "cap" / "oasis-cap12-a2-severe-thunderstorm-warning.xml").read_bytes()
+    body = re.sub(rb"<sent>[^<]*</sent>", f"<sent>{datetime.now(UTC).isoformat(timespec='seconds')}</sent>".encode(),
+                  body)
+    later = (datetime.now(UTC) + timedelta(hours=6)).isoformat(timespec="seconds")
+    body = re.sub(rb"<expires>[^<]*</expires>", f"<expires>{later}</expires>".encode(), body)
+    posted = client.post("/api/v1/alerts/cap?countries=KE", data=body,
+                         headers={**api_key, "Content-Type": "application/cap+xml"})
+    assert posted.status_code == 202 and posted.get_json()["broadcasts"], posted.get_json()
+    make_user(redis, "vic@relief.org", role="viewer")
+    person.login("vic@relief.org")
+    person.goto("/console/broadcasts/")
+    row = person.page.locator("tbody tr").first
+    assert "CAP alert" in row.inner_text() and "KSTO@NWS.NOAA.GOV" in row.inner_text()
+    row.get_by_role("link").click()
+    source = person.page.locator("section.notice")
+    assert "KSTO1055887203" in source.inner_text() and "KSTO@NWS.NOAA.GOV" in source.inner_text()
+    person.screenshot("broadcast-cap")
+    assert person.axe_violations() == []
