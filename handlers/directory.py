@@ -22,6 +22,7 @@ from typing import Any
 
 import phonenumbers
 import yaml
+from phonenumbers import shortnumberinfo
 
 __all__ = [
     "DEFAULT_PATH",
@@ -56,7 +57,7 @@ KINDS: frozenset[str] = frozenset(EMERGENCY_KINDS + HOTLINE_KINDS + HOME_KINDS +
 CHANNELS: frozenset[str] = frozenset({"voice", "sms", "whatsapp"})
 _FIELDS = frozenset(
     {"kind", "name", "phone", "e164", "city", "channel", "hours", "note", "source", "checked", "checked_by",
-     "verified", "abroad"}
+     "verified", "abroad", "short_code"}
 )
 
 # What a person dials: digits, optionally a leading +, single spaces or hyphens between groups.
@@ -80,7 +81,9 @@ class Contact:
     Curation: ``source`` (a URL or a document) says where the number comes from, ``checked`` when a person last
     compared it with that source, ``checked_by`` who did (required once ``verified``). ``abroad`` says whether the
     number can be dialled from outside ``country``: a short code (``1348``) or a domestic toll-free number never
-    can, whatever its ``e164``; see :meth:`reachable_from`.
+    can, whatever its ``e164``; see :meth:`reachable_from`. The file states ``abroad`` for every number.
+    ``short_code`` marks a national short code that libphonenumber's metadata does not list (the Philippines'
+    1348): its source is then the only authority for it, and it is dialled only inside ``country``.
     """
 
     kind: str
@@ -98,6 +101,7 @@ class Contact:
     note: str | None = None
     checked_by: str | None = None
     abroad: bool = True
+    short_code: bool = False
 
     @property
     def dialable(self) -> bool:
@@ -198,10 +202,20 @@ def _contact(raw: Any, where: str, country: str, faults: list[str], origin: str 
     if checked_by is not None and (not isinstance(checked_by, str) or not checked_by.strip()):
         faults.append(f"{where} ({kind}): checked_by must name who checked the entry")
         checked_by = None
-    abroad = raw.get("abroad", True)
+    # Every number in the file says whether it can be dialled from abroad. An entry with no number yet defaults to
+    # true, so that a curator who adds a number with its international form (console) makes it usable abroad.
+    abroad = raw.get("abroad", phone is None)
     if not isinstance(abroad, bool):
         faults.append(f"{where} ({kind}): abroad must be true or false, got {abroad!r}")
         abroad = False
+    elif phone is not None and "abroad" not in raw:
+        faults.append(f"{where} ({kind}): say whether {phone!r} can be dialled from abroad (abroad: true or false)")
+    elif phone is not None and abroad and e164 is None:
+        faults.append(f"{where} ({kind}): abroad: true but no e164: from abroad {phone!r} needs its international form")
+    short_code = raw.get("short_code", False)
+    if not isinstance(short_code, bool):
+        faults.append(f"{where} ({kind}): short_code must be true or false, got {short_code!r}")
+        short_code = False
     channel = raw.get("channel", "voice")
     if channel not in CHANNELS:
         faults.append(f"{where} ({kind}): unknown channel {channel!r}")
@@ -222,6 +236,7 @@ def _contact(raw: Any, where: str, country: str, faults: list[str], origin: str 
         note=raw.get("note"),
         checked_by=checked_by.strip() if checked_by else None,
         abroad=abroad,
+        short_code=short_code,
     )
 
 
@@ -366,6 +381,8 @@ def validate(directory: Directory | None = None) -> list[str]:
                 faults.append(f"{label}: needs a phone (only missions and offices may be listed without one)")
         elif not _DIALABLE.match(c.phone):
             faults.append(f"{label}: malformed phone {c.phone!r} (digits, single spaces or hyphens, optional +)")
+        else:
+            faults.extend(f"{label}: {problem}" for problem in _phone_problems(c))
         if c.e164 is not None:
             faults.extend(f"{label}: {problem}" for problem in _e164_problems(c))
         if c.phone is not None:
@@ -378,6 +395,33 @@ def validate(directory: Directory | None = None) -> list[str]:
 
 def _digits(number: str) -> str:
     return "".join(ch for ch in number if ch.isdigit())
+
+
+def _phone_problems(c: Contact) -> list[str]:
+    """The local number as libphonenumber reads it for the entry's country, and what ``abroad`` claims of it.
+
+    A number must be a valid number of its country, or a short code libphonenumber knows there, or be marked
+    ``short_code`` (a national hotline its metadata lacks; such a code is never dialable from abroad).
+    """
+    assert c.phone is not None
+    try:
+        parsed = phonenumbers.parse(c.phone, c.country)
+    except phonenumbers.NumberParseException as exc:
+        return [f"phone {c.phone!r} does not parse for {c.country} ({exc})"]
+    problems = []
+    full = phonenumbers.is_valid_number_for_region(parsed, c.country)
+    short = not full and shortnumberinfo.is_valid_short_number_for_region(parsed, c.country)
+    if c.short_code:
+        if full or short:
+            problems.append(f"phone {c.phone!r} is known to libphonenumber: drop short_code")
+        if c.abroad or c.e164:
+            problems.append(f"short code {c.phone!r} cannot be dialled from abroad (abroad: false, no e164)")
+        if len(_digits(c.phone)) > 6:
+            problems.append(f"short code {c.phone!r} has more than 6 digits")
+    elif not (full or short):
+        problems.append(f"phone {c.phone!r} is not a valid number of {c.country} for libphonenumber "
+                        "(a national short code it lacks: short_code: true, with its source)")
+    return problems
 
 
 def _e164_problems(c: Contact) -> list[str]:

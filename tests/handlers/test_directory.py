@@ -235,3 +235,68 @@ def test_an_international_number_is_dialled_in_its_international_form_from_abroa
     assert contact.number_from("AE") == "02 639 0006"
     assert contact.number_from("KE") == "+97126390006"
     assert dataclasses.replace(contact, abroad=False).number_from("KE") is None
+
+
+def test_every_number_is_valid_for_its_country_in_libphonenumber():
+    """A full number must be a valid number of its country; a short code one libphonenumber knows there, or an
+    entry marked short_code (a national hotline its metadata lacks), which is then never dialable from abroad."""
+    import phonenumbers
+    from phonenumbers import shortnumberinfo
+
+    for c in BUNDLED.all_contacts():
+        if c.phone is None:
+            continue
+        parsed = phonenumbers.parse(c.phone, c.country)
+        full = phonenumbers.is_valid_number_for_region(parsed, c.country)
+        short = shortnumberinfo.is_valid_short_number_for_region(parsed, c.country)
+        assert full or short or c.short_code, (c.country, c.kind, c.phone)
+        if c.short_code:
+            assert not (full or short) and not c.abroad and c.e164 is None, (c.country, c.phone)
+        if c.e164 is not None:
+            international = phonenumbers.parse(c.e164, None)
+            assert phonenumbers.is_valid_number(international), c.e164
+            assert phonenumbers.region_code_for_number(international) == c.country, c.e164
+
+
+def test_every_entry_has_a_source_and_a_checked_date_and_unchecked_ones_say_so():
+    """An entry checked by a person names who; the others are verified: false, which the screens mark with `*`
+    (tests/flows/test_help.py)."""
+    for c in BUNDLED.all_contacts():
+        assert c.source.strip() and isinstance(c.checked, dt.date) and c.checked <= dt.date.today()
+        assert not c.verified or c.checked_by, (c.country, c.kind, c.name)
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_no_home_only_number_is_reachable_abroad(origin):
+    """From any host but their own country, a caller is shown only numbers of the host, or numbers of elsewhere
+    that the data says are dialable from abroad and gives in international form."""
+    for host in [*HOSTS, *ORIGINS]:
+        if host == origin:
+            continue
+        for c in [*emergency_contacts(host, BUNDLED), *home_contacts(origin, host, BUNDLED),
+                  *international_offices(host, BUNDLED)]:
+            if c.reachable_from(host) and c.country != host:
+                assert c.abroad and c.e164 and c.number_from(host) == c.e164, (origin, host, c.phone)
+            if c.short_code or (c.phone and len(c.phone.replace(" ", "")) <= 6 and c.e164 is None):
+                assert c.country == host or not c.reachable_from(host), (origin, host, c.phone)
+
+
+def test_every_number_states_whether_it_can_be_dialled_from_abroad(tmp_path):
+    path = tmp_path / "dial.yaml"
+    path.write_text("""
+hosts:
+  PH:
+    emergency:
+      - {kind: police, phone: "911", source: x, checked: 2026-01-01, verified: false}
+      - {kind: trafficking, phone: "1343", abroad: true, source: x, checked: 2026-01-01, verified: false}
+      - {kind: labour, phone: "1348", abroad: false, source: x, checked: 2026-01-01, verified: false}
+      - {kind: women, phone: "1349", abroad: false, short_code: true, e164: "+6321349", source: x,
+         checked: 2026-01-01, verified: false}
+      - {kind: child, phone: "911", abroad: false, short_code: true, source: x, checked: 2026-01-01, verified: false}
+""", encoding="utf-8")
+    faults = "\n".join(validate(load_directory(path)))
+    assert "say whether '911' can be dialled from abroad" in faults
+    assert "abroad: true but no e164" in faults
+    assert "'1348' is not a valid number of PH for libphonenumber" in faults
+    assert "short code '1349' cannot be dialled from abroad" in faults
+    assert "'911' is known to libphonenumber: drop short_code" in faults
