@@ -118,3 +118,13 @@ def test_help_sms_without_unchecked_numbers_has_no_footnote(client: FlaskClient,
     phone.send("1", "4")
     text = queued_sms(redis)[0][1]
     assert "*" not in text and "not yet checked" not in text
+
+
+def test_an_iom_office_number_is_listed_with_its_mark(client: FlaskClient) -> None:
+    """A Kenyan SIM in Jordan: IOM's Amman office line, read on IOM's own page but not confirmed live, is dialable
+    in its local form and carries the unchecked mark."""
+    phone = handset(client, "AE")
+    phone.network = "41601"  # Jordan
+    fresh(phone)
+    body = phone.send("1", "3")
+    assert "06 562 5080*" in body and "Amman" in body
