@@ -86,12 +86,28 @@ def test_a_home_short_code_is_shown_only_at_home(client: FlaskClient) -> None:
 
 
 def test_a_caller_at_home_is_not_offered_their_own_embassy(client: FlaskClient) -> None:
-    """A Kenyan in Kenya who picks "My embassy" is told no embassy applies at home and where help is instead;
-    no mission of Kenya is listed (there is none in Kenya)."""
-    phone = handset(client, "KE")
+    """A Bangladeshi in Bangladesh who picks "My embassy" is told no embassy applies at home and where help is
+    instead (Bangladesh has no line for its workers abroad in the data)."""
+    phone = handset(client, "BD")
     body = phone.send("1", "2")
     assert body.startswith("CON You are at home: no embassy") and "Emergency numbers" in body
     assert "embassy:" not in body.lower() and "Abu Dhabi" not in body
+
+
+def test_a_kenyan_at_home_gets_kenyas_lines_for_its_citizens_abroad(client: FlaskClient) -> None:
+    phone = handset(client, "KE")
+    body = phone.send("1", "2")
+    assert body.startswith("CON You are at home. Lines for workers abroad") and "020 7876000*" in body
+    assert "Embassy" not in body
+
+
+def test_a_kenyan_abroad_gets_the_diaspora_call_centre_in_international_form(client: FlaskClient) -> None:
+    phone = handset(client, "AE")  # a Kenyan SIM in the UAE
+    pages = [phone.send("1", "2")]
+    while "98 More" in pages[-1]:
+        pages.append(phone.send("98"))
+    text = "\n".join(pages)
+    assert "+254207876000*" in text and "020 7876000" not in text
 
 
 def test_a_filipino_at_home_gets_the_lines_for_workers_abroad(client: FlaskClient) -> None:
@@ -114,7 +130,7 @@ def test_help_sms_explains_the_mark_once(client: FlaskClient, redis: Redis) -> N
 
 
 def test_help_sms_without_unchecked_numbers_has_no_footnote(client: FlaskClient, redis: Redis) -> None:
-    phone = handset(client, "KE")
+    phone = handset(client, "BD")  # at home: Bangladesh's emergency numbers, all checked
     phone.send("1", "4")
     text = queued_sms(redis)[0][1]
     assert "*" not in text and "not yet checked" not in text

@@ -118,7 +118,8 @@ def test_missions_come_before_home_side_lines():
 
 def test_at_home_only_home_side_lines():
     assert [c.country for c in home_contacts("PH", "PH", BUNDLED)] == ["PH"]
-    assert home_contacts("KE", "KE", BUNDLED) == []
+    assert {c.kind for c in home_contacts("KE", "KE", BUNDLED)} == {"consular"}
+    assert home_contacts("BD", "BD", BUNDLED) == []
 
 
 def test_kenyan_in_doha_gets_kenyas_embassy():
@@ -144,7 +145,8 @@ def test_international_offices():
 def test_unknown_host_gives_empty_lists(host):
     assert emergency_contacts(host, BUNDLED) == []
     assert international_offices(host, BUNDLED) == []
-    assert home_contacts("KE", host, BUNDLED) == []
+    assert home_contacts("BD", host, BUNDLED) == []  # no mission anywhere unknown, and no home-side line
+    assert {c.country for c in home_contacts("KE", host, BUNDLED)} == {"KE"}  # Kenya's lines for its citizens
 
 
 def test_contacts_are_frozen():
