@@ -13,6 +13,7 @@ the counter's key does not name the person. :data:`MAX_FAILURES` wrong passwords
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
@@ -43,8 +44,14 @@ LOCK_S = 15 * 60
 FAILURE_WINDOW_S = 24 * 3600
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{1,63}$")
 _HASHER = PasswordHasher()
-#: Compared against when the email has no account, so an unknown email costs the same time as a known one.
-_DUMMY_HASH = _HASHER.hash("not a password of anyone's")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Compared against when the email has no account, so an unknown email costs the same time as a known one.
+    Made on first use, not at import: an argon2 hash costs tens of milliseconds that start-up need not pay."""
+    return _HASHER.hash("not a password of anyone's")
+
 
 # KEYS: the attempt counter. ARGV: now, max failures, lock seconds, window seconds.
 # Returns -until when locked, else the number of this attempt (1-based, counted before the comparison).
@@ -179,7 +186,7 @@ def authenticate(connection: Redis, email: str, password: str, *, now: float | N
         return LoginResult(None, locked_until=-attempt)
     stored = connection.hget(user_key(email), "hash")
     try:
-        _HASHER.verify(text(stored) if stored else _DUMMY_HASH, password[:MAX_PASSWORD])
+        _HASHER.verify(text(stored) if stored else _dummy_hash(), password[:MAX_PASSWORD])
         ok = stored is not None
     except (VerificationError, InvalidHashError):
         ok = False
