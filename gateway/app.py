@@ -93,8 +93,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["gateway"] = Gateway(settings, connection, keyring, catalog, menus, engine, sessions, services,
                                         service, voice)
     if settings.callback_token is None:
-        log.warning("CALLBACK_TOKEN is not set: AT's callbacks are open to anyone who finds their URLs "
-                    "(allowed only with GATEWAY_DEV=1).")
+        log.warning("Development mode: AT callbacks are open, with no token to check (set CALLBACK_TOKEN "
+                    "before going live).")
 
     app.register_blueprint(ussd_events.bp)
     app.register_blueprint(health.bp)

@@ -6,7 +6,6 @@ import logging
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,7 +36,8 @@ def _production_rules(settings: Settings, *, callbacks: bool) -> None:
         click.echo(f"gateway: {problem}", err=True)
         sys.exit(2)
     if callbacks and not settings.callback_token:
-        click.echo("gateway: GATEWAY_DEV=1 and no CALLBACK_TOKEN: AT's callbacks are open to anyone.", err=True)
+        click.echo("gateway: development mode (GATEWAY_DEV=1): AT callbacks are open, with no token to check; set "
+                   "CALLBACK_TOKEN before going live.", err=True)
 
 
 def _setup_logging(settings: Settings) -> None:
@@ -67,6 +67,7 @@ def serve(host: str, port: int | None, workers: int | None, threads: int | None)
     from granian import Granian
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
+    from granian.log import LogLevels
 
     from .rsgi import HEADER_READ_TIMEOUT_MS
 
@@ -93,6 +94,8 @@ def serve(host: str, port: int | None, workers: int | None, threads: int | None)
         # Headers are read by granian (Rust) before the app sees a request; a client gets 5 s to send them.
         http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT_MS),
         log_access=False,
+        log_level=LogLevels(level) if (level := settings.log_level.lower()) in LogLevels.__members__ else
+        LogLevels.info,  # LOG_LEVEL's names are granian's too (FATAL aside)
         respawn_failed_workers=True,
     ).serve()
 
@@ -315,33 +318,27 @@ def seed_demo() -> None:
 @main.command()
 @click.option("--port", type=int, default=None, help="Port (default: $PORT or 8000).")
 def run(port: int | None) -> None:
-    """Everything on one machine: embedded Redis, web server, one worker, demo data."""
+    """Everything on one machine: embedded Redis, web server, one worker, demo data. Ctrl-C stops it all."""
+    from redis.exceptions import RedisError
+
     from . import embedded_redis
+    from .demo import seed
+    from .launch import Children, banner, wait_ready
+    from .redis_client import connect
     from .secrets import SECRET_FILE, TOKEN_FILE, kept_value
 
     settings = _settings()
-    _setup_logging(settings)
     # Made once and kept under the var folder (owner-only), then handed to every child through its environment.
     secret = settings.secret or kept_value(settings.var_dir, SECRET_FILE)
     token = settings.callback_token or kept_value(settings.var_dir, TOKEN_FILE)
     os.environ.update(GATEWAY_SECRET=secret, CALLBACK_TOKEN=token)
-    started_redis = settings.redis_url is None and not settings.redis_sentinels
-    url = _with_redis(settings).redis_url or "Redis through Sentinel"
+    # A newcomer's terminal shows warnings and what the console "sends", not every request and job (LOG_LEVEL=INFO
+    # brings them back).
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    settings = _settings()
+    _setup_logging(settings)
     port = port or settings.port
-    me = [sys.executable, "-m", "gateway"]
-    subprocess.run([*me, "seed-demo"], check=True)
-    children = [
-        subprocess.Popen([*me, "serve", "--host", "127.0.0.1", "--port", str(port)]),
-        subprocess.Popen([*me, "worker"]),
-    ]
-    where = "embedded Redis in " + str(Path(settings.var_dir).resolve()) if started_redis else url.split("@")[-1]
-    click.echo(
-        f"\nGateway running: USSD callback http://127.0.0.1:{port}/ussd?token={token} (the same token for every AT "
-        f"callback), agency API http://127.0.0.1:{port}/api/v1, "
-        f"{where}.\nDial it from another terminal:  .venv/bin/gateway dial\n"
-        f"  or as a roaming Kenyan in Qatar:  .venv/bin/gateway dial --phone +254711000002 --network 42701\n"
-        f"Stop with Ctrl-C.\n"
-    )
+    click.echo("Starting the gateway: Redis, demo data, web server, outbox worker...")
     stopping = False
 
     def stop(*_: object) -> None:
@@ -350,20 +347,33 @@ def run(port: int | None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    started_redis = settings.redis_url is None and not settings.redis_sentinels
+    children = Children()
     try:
-        while not stopping and all(child.poll() is None for child in children):
-            time.sleep(0.2)
+        resolved = _with_redis(settings)
+        try:
+            connection = connect(resolved)
+            demo_lines = [line for line in seed(connection, resolved) if line.startswith(("Demo account",
+                                                                                         "Console login"))]
+            connection.close()
+        except (ConfigError, RedisError) as exc:
+            raise click.ClickException(f"Demo data not loaded: {exc}") from None
+        me = [sys.executable, "-m", "gateway"]  # each with REDIS_URL of the embedded server, when it was started
+        children.start("web server", [*me, "serve", "--host", "127.0.0.1", "--port", str(port)])
+        children.start("outbox worker", [*me, "worker"])
+        if wait_ready(f"http://127.0.0.1:{port}/healthz", children, lambda: stopping):
+            where = (f"embedded Redis, kept in {Path(settings.var_dir).resolve()}" if started_redis
+                     else (resolved.redis_url or "Redis through Sentinel").split("@")[-1])
+            click.echo(banner(port=port, token=token, redis_where=where, demo_lines=demo_lines))
+        while not stopping and not children.exited():
+            time.sleep(0.1)
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        failed = children.exited()
+        click.echo("\nStopping the gateway...")
+        children.stop()
         if started_redis:
-            embedded_redis.stop(settings.var_dir)
-    failed = [child.args for child in children if child.returncode not in (0, -signal.SIGTERM, None)]
+            embedded_redis.stop(settings.var_dir, timeout=1.0)
+        stopped = [*children.procs, *(["embedded Redis"] if started_redis else [])]
+        click.echo(f"Stopped: {', '.join(stopped)}.")
     if failed and not stopping:
-        raise click.ClickException(f"A gateway process stopped unexpectedly: {failed}")
+        raise click.ClickException(f"The {' and '.join(failed)} stopped unexpectedly (its messages are above).")

@@ -77,7 +77,7 @@ def ensure_running(var_dir: Path) -> str:
 
 
 def stop(var_dir: Path, timeout: float = 10.0) -> None:
-    """Shut the embedded server down gracefully (SIGTERM: it flushes the AOF and exits)."""
+    """Shut the embedded server down gracefully (SIGTERM: it flushes the AOF and exits); return once it has."""
     var_dir = var_dir.resolve()
     pidfile = var_dir / "redis.pid"
     try:
@@ -85,8 +85,10 @@ def stop(var_dir: Path, timeout: float = 10.0) -> None:
         os.kill(pid, signal.SIGTERM)
     except (FileNotFoundError, ValueError, ProcessLookupError):
         return
+    # Redis removes its pid file once the AOF is fsynced and it is about to exit; the process itself may linger
+    # as a zombie until whatever adopted the daemon reaps it, which can take seconds.
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and pidfile.exists():
         try:
             os.kill(pid, 0)
         except ProcessLookupError:

@@ -79,7 +79,8 @@ def run_worker(connection: Redis, *, provider: Provider, config: OutboxConfig, b
             except RedisError as exc:
                 log.warning("Worker lost Redis (%s); reconnecting in %.0f s.", type(exc).__name__, pause)
             else:
-                if burst or worker._stop_requested:
+                # An idle worker told to stop leaves without setting _stop_requested; RQ notes the request's date.
+                if burst or worker._stop_requested or worker._shutdown_requested_date is not None:
                     return worked
                 log.warning("Worker stopped without a request (Redis gone?); restarting in %.0f s.", pause)
             _unsubscribe(worker)

@@ -1,18 +1,33 @@
-"""The ``gateway`` command: check-menus, serve (the real server) and dial (the terminal phone)."""
+"""The ``gateway`` command: check-menus, serve (the real server), dial (the terminal phone) and run."""
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 from click.testing import CliRunner
+from redis import Redis
 
 from gateway.cli import main
+from gateway.config import Settings
+from gateway.console import users
+from gateway.demo import DEMO_EMAIL, DEMO_SUBSCRIBERS, seed
 from gateway.dial import split_code, wrap
 from menus.catalog import Catalog
 from menus.check import check_all
 from menus.engine import Engine
 from menus.model import MenuError, MenuSet
+from outbox import subscribers
+from tests.conftest import TEST_KEYRING
 
 
 def test_check_menus_passes_on_the_shipped_menus():
@@ -125,3 +140,87 @@ def test_a_chunked_ussd_callback_is_read(live_server: str):
     connection.close()
     assert response.status == 200
     assert body.startswith("CON ")
+
+
+# --- gateway run and its demo data -----------------------------------------------------------------------------
+
+
+def test_seeding_again_keeps_what_callers_and_operators_changed(redis: Redis, settings: Settings):
+    """A restart of `gateway run` seeds again: a demo caller's alert language and topics stay as they chose."""
+    seeded = list(seed(redis, settings))
+    assert any(line.startswith("Console login: " + DEMO_EMAIL) for line in seeded)
+    phone = DEMO_SUBSCRIBERS[0][0]
+    subscribers.unsubscribe(redis, TEST_KEYRING, phone)
+    subscribers.subscribe(redis, TEST_KEYRING, phone, country="QA", language="fr", topics=["safety"], source="ussd")
+    again = list(seed(redis, settings))
+    found = subscribers.get(redis, TEST_KEYRING, phone)
+    assert found is not None
+    assert (found.language, found.countries, found.topics) == ("fr", frozenset({"QA"}), frozenset({"safety"}))
+    assert again == seeded  # the same logins and PINs, still valid
+    password = seeded[-1].split(" password ")[1].split(" ")[0]
+    assert users.authenticate(redis, DEMO_EMAIL, password).user is not None
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` still runs: a daemon's zombie, waiting for whoever adopted it to reap it, does not."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_ctrl_c_stops_gateway_run_within_3_s(tmp_path: Path):
+    """`gateway run` with no Redis configured, in an empty folder: the banner comes last and names what to try;
+    SIGINT (Ctrl-C) stops the web server, the worker and the embedded Redis within 3 s and says so."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {
+        "REDIS_URL", "TEST_REDIS_URL", "REDIS_SENTINELS", "GATEWAY_SECRET", "CALLBACK_TOKEN", "GATEWAY_VAR_DIR",
+        "GATEWAY_DEV", "LOG_LEVEL", "AT_USERNAME", "AT_API_KEY"}}
+    env["PORT"] = str(port)
+    proc = subprocess.Popen([sys.executable, "-m", "gateway", "run"], cwd=tmp_path, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not any(line.startswith("Stop with Ctrl-C") for line in lines):
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.1)
+        time.sleep(1.0)  # nothing is printed after the banner
+        output = "".join(lines)
+        banner = output[output.rindex("The gateway is running."):]
+        assert banner.rstrip().endswith("=" * 78), output
+        for expected in ("gateway dial", "PIN 1234", f"http://127.0.0.1:{port}/api/v1",
+                         f"http://127.0.0.1:{port}/console/", f"Console login: {DEMO_EMAIL} password"):
+            assert expected in banner, banner
+        assert "Traceback" not in output and "open to anyone" not in output, output
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            assert response.status == 200
+        redis_pid = int((tmp_path / "var" / "redis.pid").read_text())
+
+        proc.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        proc.wait(timeout=10)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        reader.join(5)
+        if proc.stdout:
+            proc.stdout.close()
+    output = "".join(lines)
+    assert took < 3.0, (took, output)
+    assert proc.returncode == 0, output
+    assert "Stopped: web server, outbox worker, embedded Redis." in output
+    assert not (tmp_path / "var" / "redis.sock").exists()
+    assert not _running(redis_pid), "the embedded redis-server still runs"
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
