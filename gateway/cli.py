@@ -372,7 +372,7 @@ def run(port: int | None) -> None:
         click.echo("\nStopping the gateway...")
         children.stop()
         if started_redis:
-            embedded_redis.stop(settings.var_dir, timeout=1.0)
+            embedded_redis.stop(settings.var_dir, timeout=0.8)
         stopped = [*children.procs, *(["embedded Redis"] if started_redis else [])]
         click.echo(f"Stopped: {', '.join(stopped)}.")
     if failed and not stopping:
