@@ -57,7 +57,7 @@ KINDS: frozenset[str] = frozenset(EMERGENCY_KINDS + HOTLINE_KINDS + HOME_KINDS +
 CHANNELS: frozenset[str] = frozenset({"voice", "sms", "whatsapp"})
 _FIELDS = frozenset(
     {"kind", "name", "phone", "e164", "city", "channel", "hours", "note", "source", "checked", "checked_by",
-     "verified", "abroad", "short_code"}
+     "verified", "abroad", "short_code", "abroad_only"}
 )
 
 # What a person dials: digits, optionally a leading +, single spaces or hyphens between groups.
@@ -83,7 +83,9 @@ class Contact:
     number can be dialled from outside ``country``: a short code (``1348``) or a domestic toll-free number never
     can, whatever its ``e164``; see :meth:`reachable_from`. The file states ``abroad`` for every number.
     ``short_code`` marks a national short code that libphonenumber's metadata does not list (the Philippines'
-    1348): its source is then the only authority for it, and it is dialled only inside ``country``.
+    1348): its source is then the only authority for it. ``abroad_only`` marks the published international form
+    of such a code, listed as an entry of its own (+63 2 1348, from abroad only) so that its source and check are
+    its own and a caller at home is shown the short code alone.
     """
 
     kind: str
@@ -102,6 +104,7 @@ class Contact:
     checked_by: str | None = None
     abroad: bool = True
     short_code: bool = False
+    abroad_only: bool = False
 
     @property
     def dialable(self) -> bool:
@@ -114,7 +117,9 @@ class Contact:
         is never shown the Philippine short code 1348, which only answers inside the Philippines."""
         if self.phone is None:
             return False
-        return where == self.country or (self.e164 is not None and self.abroad)
+        if where == self.country:
+            return not self.abroad_only
+        return self.e164 is not None and self.abroad
 
     def number_from(self, where: str) -> str | None:
         """The string to dial from ``where``: the local form at home, the international form from abroad."""
@@ -216,6 +221,12 @@ def _contact(raw: Any, where: str, country: str, faults: list[str], origin: str 
     if not isinstance(short_code, bool):
         faults.append(f"{where} ({kind}): short_code must be true or false, got {short_code!r}")
         short_code = False
+    abroad_only = raw.get("abroad_only", False)
+    if not isinstance(abroad_only, bool):
+        faults.append(f"{where} ({kind}): abroad_only must be true or false, got {abroad_only!r}")
+        abroad_only = False
+    elif abroad_only and not (abroad and e164):
+        faults.append(f"{where} ({kind}): abroad_only needs abroad: true and an e164")
     channel = raw.get("channel", "voice")
     if channel not in CHANNELS:
         faults.append(f"{where} ({kind}): unknown channel {channel!r}")
@@ -237,6 +248,7 @@ def _contact(raw: Any, where: str, country: str, faults: list[str], origin: str 
         checked_by=checked_by.strip() if checked_by else None,
         abroad=abroad,
         short_code=short_code,
+        abroad_only=abroad_only,
     )
 
 
@@ -401,7 +413,8 @@ def _phone_problems(c: Contact) -> list[str]:
     """The local number as libphonenumber reads it for the entry's country, and what ``abroad`` claims of it.
 
     A number must be a valid number of its country, or a short code libphonenumber knows there, or be marked
-    ``short_code`` (a national hotline its metadata lacks; such a code is never dialable from abroad).
+    ``short_code`` (a national hotline its metadata lacks). A short code is dialable from abroad only where its
+    source publishes an international form (``e164``, which must then be the same digits).
     """
     assert c.phone is not None
     try:
@@ -414,9 +427,9 @@ def _phone_problems(c: Contact) -> list[str]:
     if c.short_code:
         if full or short:
             problems.append(f"phone {c.phone!r} is known to libphonenumber: drop short_code")
-        if c.abroad or c.e164:
-            problems.append(f"short code {c.phone!r} cannot be dialled from abroad (abroad: false, no e164)")
-        if len(_digits(c.phone)) > 6:
+        if c.e164 and not c.abroad:
+            problems.append(f"short code {c.phone!r} has an e164 but abroad: false")
+        if len(str(parsed.national_number)) > 6:
             problems.append(f"short code {c.phone!r} has more than 6 digits")
     elif not (full or short):
         problems.append(f"phone {c.phone!r} is not a valid number of {c.country} for libphonenumber "
@@ -435,9 +448,15 @@ def _e164_problems(c: Contact) -> list[str]:
         return [f"e164 {c.e164!r} does not parse ({exc})"]
     problems = []
     region = phonenumbers.region_code_for_number(parsed)
+    if region is None and c.short_code and parsed.country_code:  # a short code abroad: country from its code
+        region = phonenumbers.region_code_for_country_code(parsed.country_code)
     # A home-side line (kind consular) lives in the origin country; everything else in the host country.
     if region != c.country and not phonenumbers.is_valid_number_for_region(parsed, c.country):
         problems.append(f"e164 {c.e164!r} belongs to {region}, not {c.country}")
+    elif not c.short_code and not phonenumbers.is_valid_number(parsed):
+        problems.append(f"e164 {c.e164!r} is not a valid number for libphonenumber")
+    if c.phone is not None and c.phone.startswith("+") and _digits(c.phone) != _digits(c.e164):
+        problems.append(f"e164 {c.e164!r} does not match phone {c.phone!r}")
     if c.phone is not None and not c.phone.startswith("+"):
         # Local forms may carry a trunk prefix: "0" (04 397 1222) or, in the NANP, "1" (1-888-373-7888).
         local = _digits(c.phone).lstrip("0")

@@ -77,12 +77,18 @@ def test_unknown_network_falls_back_to_home_country(settings, redis: Redis) -> N
 
 def test_a_home_short_code_is_shown_only_at_home(client: FlaskClient) -> None:
     """The Philippine 1348 hotline answers only inside the Philippines: a Filipino worker in the UAE never sees it,
-    on screen or by SMS; the same caller at home does."""
+    only the international form DMW publishes for calls from abroad (+63 2 1348); the same caller at home sees
+    1348 alone."""
     phone = handset(client, "PH")
-    assert "1348" in phone.send("1", "2")
-    phone.network = "42402"  # the same SIM in the UAE
+    body = phone.send("1", "2")
+    assert ": 1348" in body and "+6321348" not in body
+    phone.network = "42402"  # the same SIM in the UAE: the international form DMW publishes for calls from abroad
     fresh(phone)
-    assert "1348" not in phone.send("1", "2")
+    pages = [phone.send("1", "2")]
+    while "98 More" in pages[-1]:
+        pages.append(phone.send("98"))
+    text = "\n".join(pages)
+    assert ": 1348" not in text and ": +6321348*" in text
 
 
 def test_a_caller_at_home_is_not_offered_their_own_embassy(client: FlaskClient) -> None:
