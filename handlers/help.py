@@ -31,9 +31,16 @@ def _shown(contacts: Iterable[Contact], host: str) -> list[Contact]:
     return [c for c in contacts if c.phone is None or c.reachable_from(host)]
 
 
+def _number(number: str) -> str:
+    """A number as a screen shows it: digit groups joined by hyphens, not spaces, so that it is one word (a page
+    break never falls inside it) and one left-to-right run inside Arabic text (spaced groups may be reordered)."""
+    return number.replace(" ", "-")
+
+
 def _line(call: Call, contact: Contact, host: str, *, with_city: bool = False) -> str:
     kind = call.t(f"help.kind.{contact.kind}")
-    number = contact.number_from(host) or call.t("help.no_number")
+    dialled = contact.number_from(host)
+    number = _number(dialled) if dialled else call.t("help.no_number")
     mark = "" if contact.verified or not contact.phone else _MARK
     if with_city and contact.city:  # the language's own comma and colon (Arabic: ،), not a Latin one in RTL text
         return call.t("help.line.city", kind=kind, city=contact.city, number=number + mark)
@@ -41,10 +48,12 @@ def _line(call: Call, contact: Contact, host: str, *, with_city: bool = False) -
 
 
 def _lines(call: Call, contacts: Iterable[Contact], *, with_city: bool = False) -> list[str]:
+    """One line per contact; when any number carries the mark, its one-line explanation rides on the last line
+    (one block, so a page break never leaves the explanation alone on a page of its own)."""
     host = host_of(call) or ""
     out = [_line(call, c, host, with_city=with_city) for c in _shown(contacts, host)]
-    if any(line.endswith(_MARK) for line in out):
-        out.append(call.t("help.unverified"))
+    if out and any(line.endswith(_MARK) for line in out):
+        out[-1] = f"{out[-1]}\n{call.t('help.unverified')}"
     return out
 
 
@@ -94,7 +103,7 @@ def sms_text(call: Call) -> str:
         if host and contact.reachable_from(host):
             mark = "" if contact.verified else _MARK
             marked = marked or bool(mark)
-            parts.append(f"{call.t(f'help.kind.{contact.kind}')} {contact.e164 or contact.phone}{mark}")
+            parts.append(f"{call.t(f'help.kind.{contact.kind}')} {_number(contact.e164 or contact.phone or '')}{mark}")
     if marked:  # the same one-sentence key as the screens' last line: the mark means the same everywhere
         parts.append(call.t("help.unverified"))
     return "\n".join(parts)
