@@ -1,5 +1,11 @@
 """``gateway check-menus``: prove that every menu resolves, every key is translated and every static screen
-fits one USSD page in every language (with the longest notice a re-prompt can add)."""
+fits one USSD page in every language, with every option on the first page (CONTRACT §2), at the configured
+budget and at the budgets operators are known to use (:data:`BUDGETS`), and with the longest notice a re-prompt
+can lay over it.
+
+Screens drawn by handlers (lists, report steps, alert choices) depend on data; ``tests/flows/test_crawl.py`` walks
+them in every language at the same budgets and holds them to the same rule.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from .catalog import Catalog
-from .engine import Engine
+from .engine import SHORT_NOTICE, Engine
 from .gsm import fits_ussd, size_of, ussd_limit
-from .model import MenuSet
-from .render import paginate
+from .model import MenuSet, ScreenDef
+from .render import paginate, with_notice
 
+#: Budgets every static screen is proved at besides the configured one: the contract's default (160 septets, so
+#: 80 UTF-16 units for Arabic) and a tight operator's (120 septets, 60 units).
+BUDGETS = (160, 120)
 # Notices a screen may carry above it when re-prompting.
 _NOTICES = ("common.invalid_choice", "common.invalid_input", "common.rewritten")
 _FIXED_KEYS = ("common.more", "common.back", "common.home", "common.unavailable", "common.resume.title",
@@ -23,37 +32,51 @@ def check_all(menus: MenuSet, catalog: Catalog, engine: Engine[Any], budget: int
     """Every fault found, as readable lines; empty when all is well."""
     used = {key for screen in menus.screens.values() for key in screen.keys()} | set(_FIXED_KEYS) | set(extra_keys)
     faults = menus.faults(engine.action_names, catalog.keys()) + catalog.faults(used)
-    for lang in catalog.languages:
-        nav = engine.nav_labels(lang)
-        for screen in menus.screens.values():
-            if screen.handler:
-                continue  # drawn at run time; the crawler test walks these
-            header = catalog.text(lang, screen.text) if screen.text else ""
-            lines = [f"{n} {catalog.text(lang, o.label)}" for n, o in enumerate(screen.options, start=1)]
-            for notice in (None, *(catalog.text(lang, key) for key in _NOTICES)):
-                full_header = f"{notice}\n{header}" if notice else header
-                try:
-                    pages = paginate(full_header, lines, nav, budget, can_go_back=True, show_home=True, options=True)
-                except ValueError as exc:
-                    faults.append(f"{lang}: {screen.id}: {exc}")
-                    break
-                faults.extend(_page_faults(f"{lang}: {screen.id}", pages, lines, budget))
-        apology = catalog.text(lang, "common.unavailable")
-        if not fits_ussd(apology, budget):
-            encoding, size = size_of(apology)
-            faults.append(f"{lang}: common.unavailable is {size} {encoding} units; a page holds "
-                          f"{ussd_limit(encoding, budget)}")
+    if faults:
+        return faults  # a screen with a missing key or target cannot be drawn
+    for size in sorted({budget, *BUDGETS}, reverse=True):
+        for lang in catalog.languages:
+            for screen in menus.screens.values():
+                if not screen.handler:
+                    faults.extend(screen_faults(screen, catalog, engine, lang, size, start=screen.id == menus.start))
+            apology = catalog.text(lang, "common.unavailable")
+            if not fits_ussd(apology, size):
+                encoding, units = size_of(apology)
+                faults.append(f"{lang} @{size}: common.unavailable is {units} {encoding} units; a page holds "
+                              f"{ussd_limit(encoding, size)}")
     return faults
 
 
-def _page_faults(where: str, pages: list[str], lines: list[str], budget: int) -> list[str]:
+def screen_faults(screen: ScreenDef, catalog: Catalog, engine: Engine[Any], lang: str, budget: int, *,
+                  start: bool = False) -> list[str]:
+    """Faults of one static screen in one language at one budget: a page over the budget, an option that is not on
+    the first page (bare or under a re-prompt's notice), a first page that shows nothing but its title."""
+    where = f"{lang} @{budget}: {screen.id}"
+    header = catalog.text(lang, screen.text) if screen.text else ""
+    lines = [f"{n} {catalog.text(lang, o.label)}" for n, o in enumerate(screen.options, start=1)]
+    try:
+        pages = paginate(header, lines, engine.nav_labels(lang), budget, can_go_back=not start,
+                         show_home=not start and not screen.end, options=bool(lines))
+    except ValueError as exc:
+        return [f"{where}: {exc}"]
     out = []
     for number, page in enumerate(pages, start=1):
         if not fits_ussd(page, budget):
-            encoding, size = size_of(page)
-            out.append(f"{where} page {number}: {size} {encoding} units over {ussd_limit(encoding, budget)}")
-    shown = {line for page in pages for line in page.split("\n")}
-    for line in lines:
-        if line not in shown:
-            out.append(f"{where}: option {line!r} does not fit one page and would be split")
+            encoding, units = size_of(page)
+            out.append(f"{where} page {number}: {units} {encoding} units, over {ussd_limit(encoding, budget)}")
+    firsts = {"": pages[0]}
+    for key in _NOTICES if lines or screen.input else ():
+        notices = [catalog.text(lang, key)]
+        if f"{key}{SHORT_NOTICE}" in catalog.keys():
+            notices.append(catalog.text(lang, f"{key}{SHORT_NOTICE}"))
+        firsts[f" under the notice {key!r}"] = with_notice(pages[0], notices, header, budget)
+    for notice, first in firsts.items():
+        shown = first.split("\n")
+        missing = [line for line in lines if line not in shown]
+        if missing:
+            out.append(f"{where}{notice}: option(s) {missing} not on the first page; shorten the title or labels "
+                       f"(the options need {size_of(chr(10).join(lines))[1]} units)")
+        if not fits_ussd(first, budget):
+            encoding, units = size_of(first)
+            out.append(f"{where}{notice}: first page is {units} {encoding} units, over {ussd_limit(encoding, budget)}")
     return out

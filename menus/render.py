@@ -7,8 +7,11 @@ the budget on its own (see :mod:`menus.gsm`); longer screens are split into page
 Two kinds of screens, two rules (CONTRACT §2):
 
 * a **menu** (``options=True``: the lines are its numbered options) keeps every option on its first page. When the
-  header and the options do not fit together, the header gives way, its last paragraphs first (a title is written
-  as its essential line, then an optional explanation on a line of its own). An option is never split;
+  header, the options and the navigation lines do not fit together, they give way in this order: the header's
+  explanation paragraphs (a title is written as its essential line, then an optional explanation on a line of its
+  own), then the ``00 Home`` line, then the title itself, then the ``0 Back`` line: ``0`` and ``00`` work on
+  every screen whether shown or not, and an option the caller cannot see cannot be chosen. An option is never
+  split;
 * a **data screen** (numbers, alerts, prices) may run onto more pages, but its first page always shows some of
   its data, never only its title: a first line too long to join the title is split between words.
 
@@ -87,7 +90,7 @@ def _paginate(header: str, lines: tuple[str, ...], nav: NavLabels, budget: int, 
     # Cached: most screens are the same few menus in a few languages, and this runs on every request.
     paragraphs = _paragraphs(header)
     if options:
-        paragraphs = _menu_header(paragraphs, lines, nav, budget, can_go_back, show_home)
+        paragraphs, can_go_back, show_home = _menu_layout(paragraphs, lines, nav, budget, can_go_back, show_home)
     blocks = [*paragraphs, *lines]
     whole = _compose(blocks, more=False, back=can_go_back, home=show_home, nav=nav)
     if fits_ussd(whole, budget):
@@ -125,15 +128,18 @@ def _paginate(header: str, lines: tuple[str, ...], nav: NavLabels, budget: int, 
     return tuple(pages)
 
 
-def _menu_header(paragraphs: list[str], lines: tuple[str, ...], nav: NavLabels, budget: int, can_go_back: bool,
-                 show_home: bool) -> list[str]:
-    """The leading paragraphs of a menu's header that leave room for every option on one page; all of them when
-    even none would not make the options fit (the options then paginate like data, which `check-menus` reports)."""
-    for keep in range(len(paragraphs), -1, -1):
-        if fits_ussd(_compose([*paragraphs[:keep], *lines], more=False, back=can_go_back, home=show_home, nav=nav),
-                     budget):
-            return paragraphs[:keep]
-    return paragraphs
+def _menu_layout(paragraphs: list[str], lines: tuple[str, ...], nav: NavLabels, budget: int, can_go_back: bool,
+                 show_home: bool) -> tuple[list[str], bool, bool]:
+    """What a menu's first page keeps beside every option: (header paragraphs, back line, home line), giving way
+    in the order the module docstring gives. All of it when even the options alone do not fit (they then paginate
+    like data, which ``check-menus`` and the crawler report as a fault of the texts)."""
+    title = paragraphs[:1]
+    layouts = [(paragraphs[:keep], can_go_back, show_home) for keep in range(len(paragraphs), 0, -1)]
+    layouts += [(title, can_go_back, False), ([], can_go_back, False), ([], False, False)]
+    for kept, back, home in layouts:
+        if fits_ussd(_compose([*kept, *lines], more=False, back=back, home=home, nav=nav), budget):
+            return kept, back, home
+    return paragraphs, can_go_back, show_home
 
 
 def _compose(blocks: Sequence[str], *, more: bool, back: bool, home: bool, nav: NavLabels) -> str:

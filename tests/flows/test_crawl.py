@@ -1,9 +1,13 @@
 """The crawler: walks every reachable screen for callers in Kenya, the Philippines, the UAE (a Kenyan roaming) and
-Bangladesh, in all five languages, as Africa's Talking would drive it.
+Bangladesh, in all five languages, at the contract's default budget (160 septets: 80 UTF-16 units for Arabic) and a
+tight operator's (120: 60 units), as Africa's Talking would drive it.
 
 Each path is dialled as a new session whose first request carries every input (``*384*55*2*1#`` style), so a
-walk costs one request per screen. Every answer must start ``CON ``/``END ``, fit one page of the default budget,
-and each caller must reach at least 25 distinct screens.
+walk costs one request per screen. Every answer must start ``CON ``/``END ``, fit one page of the budget, and each
+caller must reach at least 25 distinct screens. CONTRACT §2's first-page rule holds for every menu, the ones
+handlers draw included (report categories, the report's SMS yes/no, alert countries and topics, the remittance
+screens, call-back topics): a page reached with ``98`` never shows an option, and no page is only a title or a
+notice; a wrong answer on a menu shows the same options again.
 """
 
 from __future__ import annotations
@@ -12,24 +16,30 @@ import re
 import secrets
 import time
 from collections import deque
+from dataclasses import replace
 
 import pytest
 from flask.testing import FlaskClient
 from redis import Redis
 
+from gateway.app import create_app
+from gateway.config import Settings
 from identity.keyring import Keyring
 from menus.gsm import fits_ussd
 from sessions.keys import resume_key
 from tests.conftest import TEST_SECRET
 from tests.flows.conftest import CALLERS, handset
 
-BUDGET = 160
+BUDGETS = (160, 120)
 MAX_DEPTH = 6
 #: Free-text answers the crawler gives a screen that asks for input (a PIN screen, the report's text).
 SAMPLES = ("1234", "Market street, no pay")
 _OPTION = re.compile(r"^(\d{1,2}) ", re.MULTILINE)
+_NAV = re.compile(r"^(98|0|00) \S")
 _REF = re.compile(r"\b[CR]-[0-9A-Z]{6}\b")
 LANGUAGE_OPTIONS = {"en": "1", "fr": "2", "sw": "3", "ar": "4", "tl": "5"}
+#: An answer no screen offers: the menu comes back under a notice.
+WRONG = "77"
 
 
 def _is_language_menu(body: str) -> bool:
@@ -45,40 +55,89 @@ def _post(client: FlaskClient, number: str, network: str, text: str) -> tuple[st
     return response.get_data(as_text=True), elapsed
 
 
-def crawl(client: FlaskClient, redis: Redis, where: str) -> tuple[set[str], float]:
+def options_of(screen: str) -> list[str]:
+    """The option lines of a page (navigation lines aside)."""
+    return [line for line in screen.split("\n") if _OPTION.match(line) and not _NAV.match(line)]
+
+
+def content_of(screen: str) -> list[str]:
+    """The lines of a page that are not navigation."""
+    return [line for line in screen.split("\n") if not _NAV.match(line)]
+
+
+def page_faults(path: tuple[str, ...], body: str, budget: int) -> list[str]:
+    """What is wrong with one answer, by the contract's page rules."""
+    screen = body[4:]
+    out = []
+    if not body.startswith(("CON ", "END ")):
+        out.append(f"{path}: no CON/END prefix: {body!r}")
+    if not fits_ussd(screen, budget):
+        out.append(f"{path}: over the page budget {budget}: {screen!r}")
+    if path and path[-1] == "98" and options_of(screen):
+        out.append(f"{path}: options on a page reached with 98 (a menu's options belong on its first page): {screen!r}")
+    more = any(line.startswith("98 ") for line in screen.split("\n"))
+    if more and len(content_of(screen)) < 2 and not (path and path[-1] == "98"):
+        out.append(f"{path}: a first page with nothing but its title or a notice: {screen!r}")
+    if more and not content_of(screen):
+        out.append(f"{path}: a page with nothing but navigation: {screen!r}")
+    return out
+
+
+def crawl(client: FlaskClient, redis: Redis, where: str, budget: int) -> tuple[set[str], list[str]]:
     number, network = CALLERS[where]
     resume = resume_key(Keyring(TEST_SECRET).pseudonym(number))
     seen: set[str] = set()
-    slowest = 0.0
+    faults: list[str] = []
     queue: deque[tuple[str, ...]] = deque([()])
-    visited_paths = 0
     while queue:
         path = queue.popleft()
         redis.delete(resume)  # each walk starts fresh, not with a resume offer
-        body, elapsed = _post(client, number, network, "*".join(path))
-        visited_paths += 1
-        slowest = max(slowest, elapsed)
-        assert body.startswith(("CON ", "END ")), (path, body)
-        assert fits_ussd(body[4:], BUDGET), (path, body)
+        body, _ = _post(client, number, network, "*".join(path))
+        faults.extend(page_faults(path, body, budget))
         screen = _REF.sub("REF", body)
         if screen in seen:
             continue
         seen.add(screen)
         if body.startswith("END ") or len(path) >= MAX_DEPTH or _is_language_menu(body):
             continue  # the language menu leads to the same screens in another language: crawled separately
-        options = _OPTION.findall(body[4:])
-        nexts = [o for o in options if o not in ("0", "00")]
-        if not options or (options and set(options) <= {"0", "00", "98"}) and "98" not in options:
+        options = options_of(body[4:])
+        if options and path[-1:] != ("98",):
+            redis.delete(resume)
+            again, _ = _post(client, number, network, "*".join((*path, WRONG)))
+            if options_of(again[4:]) != options:
+                faults.append(f"{path}: a wrong answer moved the options: {body!r} became {again!r}")
+        nexts = [line.split(" ", 1)[0] for line in options]
+        if "98" in _OPTION.findall(body[4:]):
+            nexts.append("98")
+        if not _OPTION.findall(body[4:]) or (not options and "98" not in nexts):
             nexts.extend(SAMPLES)  # a screen that asks for input
         for value in nexts:
             queue.append((*path, value))
-    return seen, slowest
+    return seen, faults
+
+
+@pytest.fixture(params=BUDGETS, ids=lambda budget: f"budget{budget}")
+def budget_client(request: pytest.FixtureRequest, settings: Settings) -> tuple[int, FlaskClient]:
+    budget: int = request.param
+    return budget, create_app(replace(settings, page_budget=budget)).test_client()
 
 
 @pytest.mark.parametrize("where", sorted(CALLERS))
-def test_every_screen_fits_for_every_caller_and_language(client: FlaskClient, redis: Redis, accounts: None,
-                                                        where: str) -> None:
+def test_every_screen_fits_for_every_caller_and_language(budget_client: tuple[int, FlaskClient], redis: Redis,
+                                                        accounts: None, where: str) -> None:
+    budget, client = budget_client
+    faults: list[str] = []
     for lang, option in LANGUAGE_OPTIONS.items():
         handset(client, where, lang_option=option)
-        screens, slowest = crawl(client, redis, where)
+        screens, found = crawl(client, redis, where, budget)
         assert len(screens) >= 25, (where, lang, len(screens), sorted(screens))
+        faults += [f"{lang}: {fault}" for fault in found]
+    assert not faults, "\n".join(faults[:40])
+
+
+def test_the_page_rules_catch_a_menu_split_over_pages() -> None:
+    """The crawler's own checks: an option behind 98 and a first page of only a title are faults."""
+    assert page_faults(("1", "98"), "CON 3 Third option\n0 Back", 160)
+    assert page_faults(("1",), "CON Latest alerts, Kenya:\n98 More\n0 Back", 160)
+    assert not page_faults(("1",), "CON Latest alerts, Kenya:\n12/05 Floods tonight\n98 More\n0 Back", 160)
+    assert not page_faults(("1", "98"), "CON 13/05 Roads closed\n0 Back", 160)
