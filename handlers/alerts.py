@@ -33,8 +33,12 @@ def countries(call: Call) -> Reply:
         if code and code not in seen:
             seen.append(code)
     lang = call.caller.lang
-    choices = [Choice(country_name(c, lang), Target(action="alerts.pick", params={"country": c}))
-               for c in seen[:_LIST_LEN]]
+    choices: list[Choice] = []
+    for code in seen[:_LIST_LEN]:  # as many as fit the first page (CONTRACT §2), the caller's own two first
+        choice = Choice(country_name(code, lang), Target(action="alerts.pick", params={"country": code}))
+        if not call.fits([*(c.label for c in choices), choice.label]):
+            break
+        choices.append(choice)
     return Reply(text=call.t("alerts.countries.title"), choices=choices)
 
 
@@ -79,9 +83,15 @@ def mine(call: Call) -> Reply:
     lang = call.caller.lang
     names = ", ".join(country_name(c, lang) for c in sorted(record.countries))
     topic_names = ", ".join(call.t(f"alerts.topic.{t}") for t in TOPICS if t in record.topics)
-    choices = [Choice(call.t("alerts.cancel.country", country=country_name(c, lang)),
-                      Target(action="alerts.cancel", params={"country": c})) for c in sorted(record.countries)]
-    choices.append(Choice(call.t("alerts.cancel.all"), Target(action="alerts.cancel", params={"country": "*"})))
+    every = Choice(call.t("alerts.cancel.all"), Target(action="alerts.cancel", params={"country": "*"}))
+    choices: list[Choice] = []
+    for code in sorted(record.countries):  # as many as fit beside "stop all" on the first page (CONTRACT §2)
+        choice = Choice(call.t("alerts.cancel.country", country=country_name(code, lang)),
+                        Target(action="alerts.cancel", params={"country": code}))
+        if not call.fits([*(c.label for c in choices), choice.label, every.label]):
+            break
+        choices.append(choice)
+    choices.append(every)
     return Reply(text=call.t("alerts.mine.title", countries=names, topics=topic_names or "-"), choices=choices)
 
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 
 from identity.phones import region_of
+from menus.countries import short_name
 from menus.engine import Call
 from menus.gsm import is_gsm7, to_gsm_lookalikes
 
 from .geo import country_for_network
+from .remittance.amounts import format_money
 from .services import Services
 
 # Bidi marks Babel puts around Arabic numbers: invisible on a smartphone, junk boxes on many feature phones.
@@ -57,6 +59,8 @@ def country_name(code: str | None, lang: str) -> str:
     """A country's name in ``lang`` (Babel/CLDR), e.g. ``KE`` in Swahili: ``Kenya``; the code itself if unknown."""
     if not code:
         return "?"
+    if short := short_name(code, lang):  # a name that fits a screen line (menus/locale/countries.yaml)
+        return screen_text(short)
     try:
         name = Locale.parse(lang).territories.get(code)
     except (UnknownLocaleError, ValueError):
@@ -65,12 +69,8 @@ def country_name(code: str | None, lang: str) -> str:
 
 
 def money(amount: float, currency: str, lang: str) -> str:
-    """An amount in the caller's locale (``KES12,345.50``, ``12 345,50 KES``)."""
-    try:
-        text = format_currency(amount, currency, locale=lang)
-    except (UnknownLocaleError, ValueError):
-        text = format_currency(amount, currency, locale="en")
-    return screen_text(text)
+    """An amount the same way on every screen and SMS: ``KES 12,850.50`` (see :mod:`handlers.remittance.amounts`)."""
+    return screen_text(format_money(amount, currency, lang))
 
 
 def number(value: float, lang: str, digits: int = 2) -> str:

@@ -111,11 +111,13 @@ def costs(call: Call) -> Reply:
         return Reply(text=call.t("money.costs.none", home=country_name(origin, lang), host=country_name(host, lang)))
     header = call.t("money.costs.title", amount=money(table.quoted_amount_usd, "USD", lang),
                     home=country_name(origin, lang), host=country_name(host, lang))
-    date = table.as_of.isoformat()
-    lines = [call.t("money.costs.demo", date=date) if table.demo else call.t("money.costs.source", date=date)]
-    for n, quote in enumerate(quotes, start=1):
+    lines = []
+    for quote in quotes:  # cheapest first; not numbered, so no line reads as an option
         option = quote.option
         label = call.t(_PROVIDER_KEYS.get(option.provider, "money.provider.other"))
-        lines.append(call.t("money.costs.line", n=n, provider=label, total=money(quote.total_cost_usd, "USD", lang),
+        lines.append(call.t("money.costs.line", provider=label, total=money(quote.total_cost_usd, "USD", lang),
                             fee=money(option.fee_usd, "USD", lang), margin=number(option.fx_margin_pct, lang)))
+    # Where the figures come from closes the list: the first page holds a price, not the footnote.
+    date = table.as_of.isoformat()
+    lines.append(call.t("money.costs.demo", date=date) if table.demo else call.t("money.costs.source", date=date))
     return Reply(text=header, lines=lines)

@@ -65,7 +65,7 @@ def submit(call: Call) -> Reply:
     # The category key is left to expire with the session: a re-run of this step must not turn it into "other".
     ref = _save(call, sms_confirmation="capped" if capped else "yes" if wants_sms else "no")
     if capped:
-        return Reply(text=call.t("report.done", ref=ref), lines=[call.t("sms.capped")], end=True)
+        return Reply(text=call.t("report.done.capped", ref=ref), end=True)  # one END page, however tight
     effects = []
     if wants_sms:
         effects.append(Effect("sms", {"text": call.t("report.sms.text", ref=ref), "priority": "normal",

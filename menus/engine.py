@@ -14,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from .catalog import Catalog, placeholders
+from .gsm import fits_ussd
 from .model import InputSpec, MenuSet, ScreenDef, Target
 from .render import BACK, HOME, MORE, NavLabels, paginate, with_notice
 from .state import RESUME_OFFER, EngineState, View
@@ -106,6 +108,11 @@ class Call(Generic[S]):
     vars: dict[str, str]
     input: str | None
     catalog: Catalog
+    #: Whether a menu of these option labels keeps every option, and its back line, on its first page at this
+    #: session's budget and language (CONTRACT §2; the title gives way if need be): a handler drawing a list of
+    #: choices of unknown length (countries, subscriptions) offers as many as fit. Set by the engine; the default
+    #: trusts every list.
+    fits: Callable[[Sequence[str]], bool] = lambda labels: True
 
     def t(self, key: str, **params: object) -> str:
         return self.catalog.text(self.caller.lang, key, **params)
@@ -339,7 +346,8 @@ class Engine(Generic[S]):
         if _PURE.get():
             raise NeedsHandler(name)
         call = Call(caller=caller if caller.lang == state.lang else replace(caller, lang=state.lang),
-                    services=self.services, params=params, vars=state.vars, input=value, catalog=self.catalog)
+                    services=self.services, params=params, vars=state.vars, input=value, catalog=self.catalog,
+                    fits=partial(self._fits, state))
         reply = self.handlers[name](call)
         effects.extend(reply.effects)
         if reply.lang and self.catalog.supports(reply.lang):
@@ -424,6 +432,11 @@ class Engine(Generic[S]):
             show_home=len(state.history) >= _HOME_DEPTH and not view.end,
             options=bool(view.option_lines) and not view.lines,
         )
+
+    def _fits(self, state: EngineState, labels: Sequence[str]) -> bool:
+        """See :attr:`Call.fits`: the options and the back line fit one page (the title gives way if need be)."""
+        lines = [f"{n} {label}" for n, label in enumerate(labels, start=1)]
+        return fits_ussd("\n".join([*lines, f"{BACK} {self.nav_labels(state.lang).back}"]), self.budget)
 
     def _turn(self, state: EngineState, effects: list[Effect], notice_key: str | None = None) -> Turn:
         view = self._view(state)

@@ -83,3 +83,30 @@ def test_first_pages(header, lines, options, first):
 def test_a_notice_is_laid_over_a_page_without_moving_its_lines(page, notices, expected):
     header = page.split("\n")[0]
     assert with_notice(page, notices, header, 60) == expected
+
+
+def test_a_full_menu_keeps_its_options_and_gives_way_home_then_title_then_back():
+    options = ["1 طوارئ", "2 سفارتي", "3 منظمات", "4 أرقام برسالة", "5 اتصلوا بي"]
+    roomy = paginate("مساعدة", options, NAV_AR, 160, can_go_back=True, show_home=True, options=True)
+    assert roomy == ["\n".join(["مساعدة", *options, "0 رجوع", "00 الرئيسية"])]
+    full = paginate("مساعدة طارئة", options, NAV_AR, 160, can_go_back=True, show_home=True, options=True)
+    assert full == ["\n".join(["مساعدة طارئة", *options, "0 رجوع"])]  # 80 units: the home line gives way first
+    tight = paginate("مساعدة طارئة", options, NAV_AR, 120, can_go_back=True, show_home=True, options=True)
+    assert tight == ["\n".join([*options, "0 رجوع"])]  # 60 UTF-16 units: home and title give way, back stays
+    tighter = paginate("مساعدة طارئة", [*options, "6 خيار"], NAV_AR, 120, can_go_back=True, options=True)
+    assert tighter == ["\n".join([*options, "6 خيار"])]  # 0 still works; an option must be seen to be chosen
+
+
+def test_check_menus_names_an_option_that_falls_to_page_two(tmp_path):
+    from menus.catalog import Catalog
+    from menus.check import check_all
+    from menus.engine import Engine
+    from menus.model import MenuSet
+
+    (tmp_path / "welcome.yaml").write_text(
+        "menu: welcome\nstart: main\nscreens:\n  main:\n    text: welcome.title\n    options:\n"
+        + "".join("      - {label: common.unavailable, goto: main}\n" for _ in range(3))
+    )
+    menus, catalog = MenuSet.load(tmp_path), Catalog.load()
+    faults = check_all(menus, catalog, Engine(menus, catalog, {}, 160, services=None), 160)
+    assert any("@120: welcome.main: option(s)" in fault and "not on the first page" in fault for fault in faults)

@@ -29,9 +29,9 @@ def test_language_is_remembered_for_the_number(phone):
 
 
 def test_a_menu_shows_every_option_on_its_first_page(english_phone):
-    english_phone.send("5", "4")  # Language -> Arabic: 80 characters a page; the title gives way to the options
+    english_phone.send("5", "4")  # Language -> Arabic: 80 characters a page
     body = english_phone.post()
-    assert [line[0] for line in body[4:].split("\n")] == ["1", "2", "3", "4", "5"]
+    assert [line[0] for line in body[4:].split("\n") if line[0].isdigit()] == ["1", "2", "3", "4", "5"]
     assert "98" not in body
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask.testing import FlaskClient
 from redis import Redis
@@ -40,6 +42,6 @@ def handset(client: FlaskClient, where: str, lang_option: str = "1") -> Phone:
 def fresh(phone: Phone) -> str:
     """Hang up and dial again, declining a resume offer: the welcome menu of a caller who knows their language."""
     body = phone.redial()
-    if body.count("\n") == 2:  # the resume offer: title, continue, start again
+    if len(re.findall(r"^(?:CON )?\d ", body, re.MULTILINE)) == 2:  # the resume offer: continue, start again
         body = phone.send("2")  # later sends extend this session's text, as a handset would
     return body

@@ -76,6 +76,8 @@ def page_faults(path: tuple[str, ...], body: str, budget: int) -> list[str]:
     if path and path[-1] == "98" and options_of(screen):
         out.append(f"{path}: options on a page reached with 98 (a menu's options belong on its first page): {screen!r}")
     more = any(line.startswith("98 ") for line in screen.split("\n"))
+    if more and body.startswith("END "):
+        out.append(f"{path}: an END screen longer than a page (its 98 cannot be answered): {screen!r}")
     if more and len(content_of(screen)) < 2 and not (path and path[-1] == "98"):
         out.append(f"{path}: a first page with nothing but its title or a notice: {screen!r}")
     if more and not content_of(screen):

@@ -22,10 +22,10 @@ def _ref(body: str) -> str:
 
 def test_anonymous_report_with_text_and_no_sms(client: FlaskClient, redis: Redis) -> None:
     phone = handset(client, "BD")
-    assert "not shared" in phone.send("4")
+    assert "stay private" in phone.send("4")
     phone.send("2", "1")  # unpaid wages, write details
     sms_screen = phone.send("Factory in Dubai owes 3 months")
-    assert "others may see it" in sms_screen  # the screen says why it asks
+    assert "others may read it" in sms_screen  # the screen says why it asks
     body = phone.send("1")
     assert body.startswith("END Thank you. Your reference: R-")
     case = casework.get(redis, casework.REPORT, _ref(body), keyring=TEST_KEYRING)

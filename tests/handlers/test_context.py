@@ -7,11 +7,20 @@ from menus.gsm import is_gsm7
 
 
 @pytest.mark.parametrize(("lang", "expected"), [
-    ("en", "KES12,850.50"), ("fr", "12 850,50 KES"), ("sw", "Ksh 12,850.50"), ("tl", "KES12,850.50"),
+    ("en", "KES 12,850.50"), ("fr", "KES 12 850,50"), ("sw", "KES 12,850.50"), ("tl", "KES 12,850.50"),
+    ("ar", "KES 12,850.50"),
 ])
-def test_money_per_locale_is_gsm7(lang: str, expected: str) -> None:
+def test_money_is_the_currency_code_then_the_amount_in_every_language(lang: str, expected: str) -> None:
     text = money(12850.5, "KES", lang)
     assert text == expected and is_gsm7(text)
+
+
+@pytest.mark.parametrize(("currency", "expected"), [
+    ("PHP", "PHP 4,210.75"), ("USD", "USD 4,210.75"), ("JPY", "JPY 4,211"), ("KWD", "KWD 4,210.750"),
+])
+def test_money_never_uses_a_symbol_and_keeps_the_currency_digits(currency: str, expected: str) -> None:
+    """No ₱ (not GSM-7: it would halve the page), no bare $; the decimals are the currency's own (CLDR)."""
+    assert money(4210.75, currency, "tl") == expected
 
 
 def test_arabic_amount_has_no_bidi_marks() -> None:
