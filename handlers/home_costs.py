@@ -24,10 +24,10 @@ def screen(call: Call, home: str, provider_label: Callable[[str], str]) -> Reply
     best = cheapest_into(home, amount, table=table)
     if not best:
         return Reply(text=call.t("money.costs.home.none", home=country_name(home, lang)))
-    date = table.as_of.isoformat()
-    lines = [call.t("money.costs.demo", date=date) if table.demo else call.t("money.costs.source", date=date)]
-    lines += [call.t("money.costs.home.line", host=country_name(host, lang),
-                     total=money(quote.total_cost_usd, "USD", lang), provider=provider_label(quote.option.provider))
-              for host, quote in best]
+    lines = [call.t("money.costs.home.line", host=country_name(host, lang),
+                    total=money(quote.total_cost_usd, "USD", lang), provider=provider_label(quote.option.provider))
+             for host, quote in best]
+    date = table.as_of.isoformat()  # the source closes the list: the first page holds a price, not the footnote
+    lines.append(call.t("money.costs.demo", date=date) if table.demo else call.t("money.costs.source", date=date))
     title = call.t("money.costs.home.title", home=country_name(home, lang), amount=money(amount, "USD", lang))
     return Reply(text=title, lines=lines)

@@ -15,6 +15,8 @@ Two kinds of screens, two rules (CONTRACT §2):
 * a **data screen** (numbers, alerts, prices) may run onto more pages, but its first page always shows some of
   its data, never only its title: a first line too long to join the title is split between words.
 
+Any screen that fits one page without its ``00 Home`` line is shown that way rather than split over two.
+
 A re-prompt's notice (:func:`with_notice`) is laid over the page the caller sees without changing how the screen
 is paginated, so ``98`` and ``0`` after a notice move through the same pages as without one, and the notice never
 pushes an option off its page: it takes the header's place, or is left out, when the page is full.
@@ -95,6 +97,9 @@ def _paginate(header: str, lines: tuple[str, ...], nav: NavLabels, budget: int, 
     whole = _compose(blocks, more=False, back=can_go_back, home=show_home, nav=nav)
     if fits_ussd(whole, budget):
         return (whole,)
+    homeless = _compose(blocks, more=False, back=can_go_back, home=False, nav=nav)
+    if show_home and fits_ussd(homeless, budget):
+        return (homeless,)  # one whole page is worth more than the 00 Home hint (00 works anyway)
     # Data lines may be split to fill a first page that would otherwise hold only the header.
     splittable = () if options else range(len(paragraphs), len(paragraphs) + 1)
     pages: list[str] = []

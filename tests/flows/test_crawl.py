@@ -118,6 +118,32 @@ def crawl(client: FlaskClient, redis: Redis, where: str, budget: int) -> tuple[s
     return seen, faults
 
 
+#: A long alert in each language, so "latest alerts" is a data screen of several pages for every caller.
+ALERT = {
+    "en": "Flood warning: roads to the coast are closed tonight; move to higher ground and follow the police.",
+    "fr": "Alerte crue : les routes vers la côte sont fermées cette nuit ; montez en hauteur et suivez la police.",
+    "sw": "Onyo la mafuriko: barabara za pwani zimefungwa usiku huu; hamia sehemu za juu na fuata polisi.",
+    "ar": "تحذير من الفيضانات: الطرق إلى الساحل مغلقة الليلة؛ انتقل إلى مكان مرتفع واتبع تعليمات الشرطة.",
+    "tl": "Babala sa baha: sarado ang mga daan papunta sa baybayin ngayong gabi; lumikas sa mataas na lugar.",
+}
+
+
+@pytest.fixture
+def alerts_sent(redis: Redis) -> None:
+    """Two public alerts to each caller's country (a subscriber there makes the audience)."""
+    from outbox import broadcasts, subscribers
+    from outbox.broadcasts import BroadcastRequest
+    from outbox.config import OutboxConfig
+    from tests.conftest import TEST_KEYRING
+
+    for n, country in enumerate(("KE", "PH", "AE", "BD")):
+        subscribers.subscribe(redis, TEST_KEYRING, f"+25471100{n:04d}", country=country, language="en",
+                              topics=["safety"], source="api")
+        for _ in range(2):
+            broadcasts.create(redis, "agency", BroadcastRequest(message=dict(ALERT), countries=(country,)),
+                              OutboxConfig(keyring=TEST_KEYRING))
+
+
 @pytest.fixture(params=BUDGETS, ids=lambda budget: f"budget{budget}")
 def budget_client(request: pytest.FixtureRequest, settings: Settings) -> tuple[int, FlaskClient]:
     budget: int = request.param
@@ -126,7 +152,7 @@ def budget_client(request: pytest.FixtureRequest, settings: Settings) -> tuple[i
 
 @pytest.mark.parametrize("where", sorted(CALLERS))
 def test_every_screen_fits_for_every_caller_and_language(budget_client: tuple[int, FlaskClient], redis: Redis,
-                                                        accounts: None, where: str) -> None:
+                                                        accounts: None, alerts_sent: None, where: str) -> None:
     budget, client = budget_client
     faults: list[str] = []
     for lang, option in LANGUAGE_OPTIONS.items():
