@@ -25,12 +25,13 @@
       var labels = JSON.parse(canvas.dataset.labels || "[]");
       var series = JSON.parse(canvas.dataset.series || "[]");
       var horizontal = canvas.dataset.horizontal === "true";
+      var colors = JSON.parse(canvas.dataset.colors || "null") || PALETTE;
       new window.Chart(canvas, {
         type: "bar",
         data: {
           labels: labels,
           datasets: series.map(function (s, i) {
-            return { label: s[0], data: s[1], backgroundColor: PALETTE[i % PALETTE.length] };
+            return { label: s[0], data: s[1], backgroundColor: colors[i % colors.length] };
           })
         },
         options: {
