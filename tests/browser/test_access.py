@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import pytest
 
+from handlers import casework
 from outbox import subscribers
+from outbox.apikeys import create_key
 from tests.conftest import TEST_KEYRING
 from tests.console.helpers import make_user
 
 PAGES = ["/console/", "/console/broadcasts/", "/console/broadcasts/new", "/console/subscribers/",
-         "/console/phone/", "/console/people/", "/console/directory/?country=AE"]
+         "/console/phone/", "/console/people/", "/console/people/audit", "/console/casework/",
+         "/console/casework/?kind=callbacks", "/console/directory/?country=AE"]
 
 
 @pytest.fixture
 def admin(redis):
     subscribers.import_many(redis, TEST_KEYRING, [{"phone": f"+2547110{i:05d}", "country": "KE", "language": "sw"}
                                                   for i in range(4)])
+    create_key(redis, "Relief Org", ["reports"], countries=["KE"])
+    for n, kind in enumerate((casework.REPORT, casework.CALLBACK)):
+        casework.upsert(redis, kind, f"session-{n}", {"category": "wages", "topic": "danger", "language": "ar",
+                                                      "host_country": "KE", "home_country": "KE",
+                                                      "phone_masked": "+2547******33"},
+                        ttl=3600, keyring=TEST_KEYRING, contact="+254711000033", contact_ttl=3600)
     return make_user(redis, "ana@relief.org", role="admin")
 
 
@@ -29,7 +38,7 @@ def test_every_page_in_french_at_phone_width_passes_axe(admin, other_person):
         width = other_person.page.evaluate("document.documentElement.scrollWidth")
         assert width <= 392, f"{path} scrolls sideways at phone width ({width}px)"
         assert other_person.axe_violations() == [], path
-        name = path.strip("/").replace("/", "-").split("?")[0] or "console"
+        name = path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-") or "console"
         other_person.screenshot(f"fr-phone-{name}")
     assert "Tableau de bord" in other_person.page.inner_text("nav")
 
