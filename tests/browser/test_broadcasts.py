@@ -58,6 +58,10 @@ def test_compose_warns_of_ucs2_and_counts_what_the_api_estimates(redis, person, 
     page.locator("#audience-size").get_by_text("3 recipients").wait_for()
     person.screenshot("compose")
     assert person.axe_violations() == []
+    page.get_by_role("button", name="Remove these characters").click()  # ☂ has no GSM-7 look-alike
+    page.locator("#count-en").get_by_text("GSM-7").wait_for()
+    assert page.locator("#count-en .warning").count() == 0
+    assert page.get_by_label("Text in English (en)").input_value() == text.replace("☂", "")
 
 
 def test_a_viewer_cannot_send(redis, person):

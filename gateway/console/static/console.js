@@ -12,6 +12,19 @@
     if (target.classList && target.classList.contains("js-autosubmit") && target.form) target.form.submit();
   });
 
+  // "Remove these characters" (offered when a character forces UCS-2 and has no GSM-7 look-alike): strip them
+  // from the text and let htmx count it again.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-remove-chars]");
+    if (!button) return;
+    var field = document.getElementById(button.dataset.target);
+    if (!field) return;
+    var drop = Array.from(button.dataset.removeChars);
+    field.value = Array.from(field.value).filter(function (c) { return drop.indexOf(c) < 0; }).join("");
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+    field.focus();
+  });
+
   var PALETTE = ["#0b4f8a", "#b3541e", "#1b6b2f", "#6b3fa0", "#5f6b7a"];
 
   function drawCharts(root) {
