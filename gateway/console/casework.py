@@ -71,6 +71,18 @@ def _case(kind: str, ref: str) -> casework.Case:
         abort(404)
 
 
+def summary() -> dict[str, dict[str, int]]:
+    """Per kind of case (URL segment), how many of the newest :data:`LIMIT` are open and in progress: the
+    dashboard's casework line."""
+    countries = agency_countries()
+    out: dict[str, dict[str, int]] = {}
+    for segment, kind in KINDS.items():
+        cases = casework.list_for(store(), kind, countries, keyring=_keyring(), limit=LIMIT,
+                                  retention=_retention()) if countries else []
+        out[segment] = {s: sum(1 for c in cases if c.status == s) for s in ("open", "in_progress")}
+    return out
+
+
 @bp.get("/")
 @permission_required("casework")
 def index() -> str:

@@ -13,7 +13,7 @@ from flask_babel import get_locale
 from outbox import broadcasts
 from outbox.ledger import TERMINAL
 
-from . import stats, store
+from . import casework, stats, store
 from .auth import permission_required
 
 bp = Blueprint("dashboard", __name__)
@@ -35,6 +35,7 @@ def index() -> str:
         "console/dashboard/index.html", broadcasts=items, live=live,
         breakdown=stats.subscriber_breakdown(store()),
         traffic=stats.ussd_traffic(store(), gateway.menus, gateway.catalog, str(get_locale())),
+        cases=casework.summary() if g.user.can("casework") else None,
     )
 
 

@@ -106,3 +106,14 @@ def test_an_agency_without_countries_is_told_how_to_get_some(redis, console):
     make_user(redis, "cara@relief.org", role="caseworker")
     console.login("cara@relief.org")
     assert "--countries" in console.get("/console/casework/").get_data(as_text=True)
+
+
+def test_the_dashboard_counts_open_cases_for_caseworkers(redis, app, cases):
+    make_user(redis, "cara@relief.org", role="caseworker")
+    make_user(redis, "vic@relief.org", role="viewer")
+    caseworker, viewer = Console(app.test_client()), Console(app.test_client())
+    caseworker.login("cara@relief.org")
+    viewer.login("vic@relief.org")
+    page = caseworker.get("/console/").get_data(as_text=True)
+    assert "1 open report" in page and "1 open call-back request" in page  # the Philippine report is not theirs
+    assert 'id="cases-summary"' not in viewer.get("/console/").get_data(as_text=True)
