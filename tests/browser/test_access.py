@@ -43,11 +43,22 @@ def test_every_page_in_french_at_phone_width_passes_axe(admin, other_person):
     assert "Tableau de bord" in other_person.page.inner_text("nav")
 
 
-def test_arabic_content_is_right_to_left(admin, person):
+def test_arabic_content_is_right_to_left(admin, person, client, api_key):
     person.login("ana@relief.org")
     person.goto("/console/broadcasts/new")
     textarea = person.page.locator("#text_ar")
     assert textarea.get_attribute("dir") == "rtl" and textarea.get_attribute("lang") == "ar"
+    sent = client.post("/api/v1/broadcasts", headers=api_key, json={
+        "message": {"ar": "تحذير من الفيضانات: اتجهوا إلى مكان مرتفع"}, "audience": {"countries": ["KE"]}})
+    assert sent.status_code == 202, sent.get_json()
+    person.goto("/console/broadcasts/")
+    link = person.page.locator("tbody a").first
+    assert link.get_attribute("lang") == "ar" and link.get_attribute("dir") == "rtl"
+    assert link.evaluate("a => getComputedStyle(a).direction") == "rtl"
+    link.click()
+    bubble = person.page.locator(".sms-bubble").first
+    assert bubble.get_attribute("dir") == "rtl" and "الفيضانات" in bubble.inner_text()
+    person.screenshot("broadcast-arabic")
 
 
 def test_the_console_works_from_the_keyboard(admin, person):
