@@ -113,6 +113,9 @@ def test_emergency_needs_a_second_confirmation_then_can_be_cancelled(redis, pers
     page.get_by_role("button", name="Cancel this broadcast").click()
     page.locator("[data-status=cancelled]").wait_for()
     assert "will not be sent" in page.inner_text("main")
+    page.reload()  # the outcome stays on the page, not only in the one-time message
+    outcome = page.locator("#cancel-outcome").inner_text()
+    assert "0 messages had already gone to the network; 5 were not sent." in outcome
     assert at_server.all_recipients() == []
 
 
