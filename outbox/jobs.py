@@ -20,7 +20,7 @@ from rq import get_current_job
 from identity.phones import mask
 from redis_reply import number, optional_text
 
-from . import dlr, keys, queues, subscribers, throttle, voice
+from . import broadcasts, dlr, keys, queues, subscribers, throttle, voice
 from .config import runtime
 from .errors import ProviderAuthError, ProviderError, ProviderUnavailable
 from .ledger import Ledger, drain_resolved
@@ -44,7 +44,8 @@ def _connection() -> Redis:
 
 
 def fanout(broadcast_id: str) -> str:
-    """Cut a broadcast's resolved audience into batches and enqueue those that are due. Safe to re-run."""
+    """Resolve a large audience left to this job, cut the resolved audience into batches and enqueue those that
+    are due. Safe to re-run."""
     connection = _connection()
     config = runtime().config
     lock = keys.fanout_lock(broadcast_id)
@@ -55,6 +56,8 @@ def fanout(broadcast_id: str) -> str:
         langs, priority, send_at, fanout = (optional_text(value) for value in meta)
         if langs is None or priority is None or fanout == "1":
             return "nothing to do"
+        # A large audience is resolved here, not in POST /broadcasts (outbox.broadcasts.resolve_deferred).
+        broadcasts.resolve_deferred(connection, broadcast_id, config)
         languages = [lang for lang in langs.split(",") if lang]
         due = number(send_at) <= time.time()
         ledger = Ledger(connection, broadcast_id)

@@ -23,7 +23,10 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from redis import Redis
 
+from outbox import keys
+from redis_reply import fields, texts
 from tests.at_server import ATServer
 from tests.redis_topology import MASTER, SentinelGroup, free_port, wait_until
 
@@ -164,13 +167,18 @@ def _check_ussd(answers: list[Answer], down_at: float, promoted_at: float) -> No
     assert late and all(a.body.startswith("CON ") for a in late), "not whole 15 s after the promotion"
 
 
-def _check_broadcast(at: ATServer, since: int, phones: set[str], view: dict) -> int:
+def _check_broadcast(at: ATServer, since: int, phones: set[str], view: dict, primary: Redis) -> int:
     """Everybody reached; duplicates within one batch per worker (the batches in flight). Returns duplicates."""
-    counts = Counter(p for s in at.sent[since:] for p in s.to if p in phones)
-    assert set(counts) == phones, f"{len(phones - set(counts))} recipients lost"
+    requests_ = [s.to for s in at.sent[since:] if s.to and s.to[0] in phones]
+    counts = Counter(p for to in requests_ for p in to if p in phones)
+    meta = fields(primary.hgetall(keys.broadcast(view["id"])))
+    states = Counter(state[:1] for state in texts(primary.hvals(keys.ledger(view["id"]))))
+    evidence = (f"view {view['counts']}, nbatches {meta.get('nbatches')}, settled {meta.get('settled')}, "
+                f"ledger {dict(states)}, provider requests {len(requests_)}, sizes {Counter(map(len, requests_))}")
+    assert set(counts) == phones, f"{len(phones - set(counts))} recipients lost: {evidence}"
     duplicated = sum(n - 1 for n in counts.values())
-    assert duplicated <= WORKERS * BATCH, f"{duplicated} duplicates: more than the batches in flight"
-    assert view["counts"]["sent"] == SUBSCRIBERS and view["counts"]["queued"] == 0
+    assert duplicated <= WORKERS * BATCH, f"{duplicated} duplicates: more than the batches in flight: {evidence}"
+    assert view["counts"]["sent"] == SUBSCRIBERS and view["counts"]["queued"] == 0, evidence
     return duplicated
 
 
@@ -223,7 +231,7 @@ def test_primary_killed_then_failed_back_under_load(tmp_path):
         view = _wait_done(urls[1], headers, first)
         time.sleep(max(0.0, promoted_at + PROMOTED_WITHIN_S + 2 - time.monotonic()))
         _check_ussd(list(traffic.ussd), down_at, promoted_at)
-        duplicates_1 = _check_broadcast(at, 0, phones, view)
+        duplicates_1 = _check_broadcast(at, 0, phones, view, new.client())
         _check_acknowledged(urls[0], headers, traffic)
 
         # Drill 2: the old primary comes back as a replica of the new one; then fail back to it.
@@ -252,7 +260,7 @@ def test_primary_killed_then_failed_back_under_load(tmp_path):
         assert all(a.seconds < APOLOGY_WITHIN_S for a in later)
         assert [a for a in later if a.at > promoted_at + PROMOTED_WITHIN_S and a.body.startswith("CON ")]
         assert all(a.body.startswith("CON ") for a in later if a.at > promoted_at + PROMOTED_WITHIN_S)
-        duplicates_2 = _check_broadcast(at, since, phones, view)
+        duplicates_2 = _check_broadcast(at, since, phones, view, back.client())
         _check_acknowledged(urls[1], headers, traffic)
 
         assert all(p.poll() is None for p in processes), "a gateway process died"
