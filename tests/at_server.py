@@ -5,8 +5,10 @@ one ``messageId`` per recipient), records what it got, and can be told to misbeh
 past the client's timeout, or reject chosen numbers with a per-recipient status code.
 
 Run alone (for the benchmark): ``python tests/at_server.py PORT [--latency-ms MS]`` (counts only, keeps no
-messages). ``--latency-ms`` makes every request take that long, as a busy real API does (AT answers a
-500-recipient request in about 200 ms); requests are served concurrently, one thread each.
+messages). ``--latency-ms`` (``ATServer(latency_ms=...)`` in a test) makes every request take that long, as a busy
+real API does (AT answers a 500-recipient request in about 200 ms); requests are served concurrently, one thread
+each. ``GET /stats`` answers what it took so far: requests, recipients, and the epoch of the first and last
+request answered (the benchmark's time to the last recipient).
 """
 
 from __future__ import annotations
@@ -46,12 +48,13 @@ class Behaviour:
 
 
 class ATServer:
-    def __init__(self, *, record: bool = True, port: int = 0) -> None:
+    def __init__(self, *, record: bool = True, port: int = 0, latency_ms: float = 0.0) -> None:
         self.record = record
         self.sent: list[Sent] = []
         self.requests = 0
         self.recipients = 0
-        self.behaviour = Behaviour()
+        self.first_at = self.last_at = 0.0  # epochs of the first and last answered request
+        self.behaviour = Behaviour(delay_s=latency_ms / 1000)
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.httpd.daemon_threads = True
@@ -110,6 +113,8 @@ class ATServer:
                                "cost": "KES 0.8000" if code == 101 else "0", "messageId": mid})
         with self.lock:
             self.recipients += len(to)
+            self.last_at = time.time()
+            self.first_at = self.first_at or self.last_at
             if self.record:
                 self.sent.append(Sent(to, message, ids))
         reply = {"SMSMessageData": {"Message": f"Sent to {len(ids)}/{len(to)} Total Cost: KES {0.8 * len(ids):.4f}",
@@ -141,6 +146,17 @@ class ATServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                with server.lock:
+                    stats = {"requests": server.requests, "recipients": server.recipients,
+                             "first_at": server.first_at, "last_at": server.last_at}
+                data = json.dumps(stats).encode() if self.path == "/stats" else b"Not found"
+                self.send_response(200 if self.path == "/stats" else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def log_message(self, *args: object) -> None:
                 pass
 
@@ -152,8 +168,7 @@ if __name__ == "__main__":
     parser.add_argument("port", type=int)
     parser.add_argument("--latency-ms", type=float, default=0.0, help="How long every request takes.")
     options = parser.parse_args()
-    srv = ATServer(record=False, port=options.port)
-    srv.behaviour.delay_s = options.latency_ms / 1000
+    srv = ATServer(record=False, port=options.port, latency_ms=options.latency_ms)
     srv.httpd.request_queue_size = 128
     print(srv.url, flush=True)
     srv.httpd.serve_forever()
