@@ -6,6 +6,10 @@ client's CPU for a USSD request (bench/RESULTS.md). Here each thread keeps one c
 pool (so TLS, AUTH, the database and Sentinel's choice of primary stay the pool's business, as everywhere else),
 packs the command with hiredis and reads the reply straight back. A connection that fails is dropped and handed
 back to the pool, so the next call connects afresh (to the new primary after a failover).
+
+On a Redis Cluster (a ``RedisCluster`` client) each call goes through the cluster client instead, which sends it to
+the node that owns the keys' slot and follows ``MOVED``/``ASK``: every script here touches the keys of one caller,
+all under the hash tag ``{<caller>}`` (:mod:`sessions.keys`), so one slot (tests/test_cluster.py).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol, cast
 
 from hiredis import pack_command
-from redis import Redis
+from redis import Redis, RedisCluster
 from redis.connection import Connection
 from redis.exceptions import ConnectionError, NoScriptError, ReadOnlyError, RedisError, TimeoutError
 
@@ -48,11 +52,15 @@ class _Wire(Protocol):
 class ScriptRunner:
     """Runs :class:`SessionScript` s on a connection kept per thread. Thread-safe: threads never share one."""
 
-    def __init__(self, connection: Redis) -> None:
-        self.pool = connection.connection_pool
+    def __init__(self, connection: Redis | RedisCluster) -> None:
+        self.cluster = connection if isinstance(connection, RedisCluster) else None
+        self.pool = None if isinstance(connection, RedisCluster) else connection.connection_pool
         self._local = threading.local()
 
     def __call__(self, script: SessionScript, keys: Sequence[str], args: Sequence[str | int]) -> Any:
+        if self.cluster is not None:
+            return self._on_cluster(self.cluster, script, keys, args)
+        assert self.pool is not None
         conn: Connection | None = getattr(self._local, "conn", None)
         now = time.monotonic()
         if conn is not None and now - self._local.taken >= HOLD_S:
@@ -80,7 +88,16 @@ class ScriptRunner:
     def _drop(self, conn: Connection) -> None:
         self._local.conn = None
         cast(_Wire, conn).disconnect()
+        assert self.pool is not None
         self.pool.release(conn)
+
+    @staticmethod
+    def _on_cluster(cluster: RedisCluster, script: SessionScript, keys: Sequence[str],
+                    args: Sequence[str | int]) -> Any:
+        try:
+            return cluster.evalsha(script.sha, len(keys), *keys, *args)
+        except NoScriptError:  # a node that has not seen it yet
+            return cluster.eval(script.source, len(keys), *keys, *args)
 
 
 def _pack(command: str, script: str, keys: Sequence[str], args: Sequence[str | int]) -> bytes:

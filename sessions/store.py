@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from redis import Redis
+from redis import Redis, RedisCluster
 
 from redis_reply import fields, optional_text
 
@@ -111,7 +111,7 @@ class SessionStore:
     """Loads and saves sessions. ``key`` is the installation's secret key for session references and input
     digests (a subkey of ``GATEWAY_SECRET``; never written to Redis)."""
 
-    def __init__(self, connection: Redis, *, ttl: int, resume_ttl: int, key: bytes) -> None:
+    def __init__(self, connection: Redis | RedisCluster, *, ttl: int, resume_ttl: int, key: bytes) -> None:
         self.connection = connection
         self.key = key
         # Keyed once: copying a keyed hash costs less than keying a new one on every request.
