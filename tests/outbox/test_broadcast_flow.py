@@ -145,7 +145,8 @@ def test_large_audience_counted_by_the_api_and_resolved_by_the_fanout_job(conn, 
     final = broadcasts.view(conn, created["id"], "a")
     assert final["recipients_exact"] is True and final["status"] == "done"
     assert final["counts"] == {"recipients": 79, "queued": 0, "sent": 79, "delivered": 0, "failed": 0,
-                               "opted_out": 1}
+                               "opted_out": 1, "called": 0, "answered": 0}
+    assert final["voice"]["subscribers"] == 0
     assert final["estimate"]["sw"]["recipients"] == 59 and final["estimate"]["en"]["recipients"] == 20
     assert final["cost"]["amount"] == pytest.approx(created["cost"]["amount"] * 79 / 140)
     assert sorted(at_server.all_recipients()) == sorted(sw[1:] + en)
