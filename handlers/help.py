@@ -41,10 +41,13 @@ def _line(call: Call, contact: Contact, host: str, *, with_city: bool = False) -
     kind = call.t(f"help.kind.{contact.kind}")
     dialled = contact.number_from(host)
     number = _number(dialled) if dialled else call.t("help.no_number")
-    mark = "" if contact.verified or not contact.phone else _MARK
+    if contact.phone and not contact.verified:
+        # On a call the mark is said in words: speech would read "*" as "star" and no one sees a footnote.
+        voice = call.caller.channel == "voice"
+        number = call.t("help.unchecked.voice", number=number) if voice else number + _MARK
     if with_city and contact.city:  # the language's own comma and colon (Arabic: ،), not a Latin one in RTL text
-        return call.t("help.line.city", kind=kind, city=contact.city, number=number + mark)
-    return call.t("help.line", kind=kind, number=number + mark)
+        return call.t("help.line.city", kind=kind, city=contact.city, number=number)
+    return call.t("help.line", kind=kind, number=number)
 
 
 def _lines(call: Call, contacts: Iterable[Contact], *, with_city: bool = False) -> list[str]:
