@@ -143,4 +143,5 @@ def callback(call: Call) -> Reply:
         ttl=svc.settings.report_retention_days * 86400, keyring=svc.keyring,
         contact=call.caller.phone, contact_ttl=svc.settings.callback_contact_ttl,
     )
-    return Reply(text=call.t("help.callback.done", ref=ref), end=True)
+    days = max(1, svc.settings.callback_contact_ttl // 86400)  # the number is kept that long: no call comes later
+    return Reply(text=call.tn("help.callback.done", days, ref=ref, days=days), end=True)

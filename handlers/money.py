@@ -39,7 +39,8 @@ _PROVIDER_KEYS = {
 
 
 def _locked(call: Call, seconds: int) -> Reply:
-    return Reply(text=call.t("money.pin.locked", minutes=max(1, math.ceil(seconds / 60))), end=True)
+    minutes = max(1, math.ceil(seconds / 60))
+    return Reply(text=call.tn("money.pin.locked", minutes, minutes=minutes), end=True)
 
 
 def _relink(call: Call) -> Reply:
@@ -80,7 +81,7 @@ def check_pin(call: Call) -> Reply:
             return _relink(call)
         if failure.locked_s:
             return _locked(call, failure.locked_s)
-        return Reply(text=call.t("money.pin.wrong", tries=failure.left), expect=PIN_SPEC)
+        return Reply(text=call.tn("money.pin.wrong", failure.left, tries=failure.left), expect=PIN_SPEC)
     pins.record_success(svc.redis, caller)
     accounts.renew(svc.redis, caller)
     reader = svc.balance
@@ -96,7 +97,8 @@ def check_pin(call: Call) -> Reply:
         log.warning("Balance provider failed: %s", exc)
         return Reply(text=call.t("money.balance.failed"), end=True)
     amount = money(float(result.amount), result.currency, call.caller.lang)
-    return Reply(text=call.t("money.balance.show", amount=amount), end=True)
+    # An END (the session keeps the balance only for AT's replay window), saying how to come back.
+    return Reply(text=call.t("money.balance.show", amount=amount, code=call.caller.service_code), end=True)
 
 
 def costs(call: Call) -> Reply:

@@ -10,16 +10,21 @@ One language may be spread over several files: ``locale/<code>.po`` holds the me
 checks), so each area keeps its texts beside each other and a translator can take one area at a time. A key
 defined in two files of one language is an error, never a silent override.
 
+Counts take gettext plurals (``msgid_plural``, one ``msgstr[i]`` per form of the file's ``Plural-Forms``): Arabic
+has six forms, French counts 0 as singular, so no template says "1 tries". :meth:`Catalog.plural` picks the form;
+:meth:`Catalog.text` on such a key gives its last form (the general one).
+
 Strings are folded to GSM-7 look-alikes at load (``ê`` → ``e``) when that makes them GSM-7: a USSD page of
 GSM-7 holds 160 characters, a page with one UCS-2 character holds 80.
 """
 
 from __future__ import annotations
 
+import gettext
 import re
 import string
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -39,6 +44,11 @@ def is_spoken(key: str) -> bool:
 
 class CatalogError(Exception):
     """A catalog file cannot be used; the message names the file and the entry."""
+
+
+def _fold(text: str) -> str:
+    folded = to_gsm_lookalikes(text)
+    return folded if is_gsm7(folded) else text
 
 
 def placeholders(text: str) -> set[str]:
@@ -62,10 +72,19 @@ class Catalog:
 
     messages: dict[str, dict[str, str]]
     languages: tuple[str, ...]
+    #: Plural messages: every form, in the order of the language's ``Plural-Forms``.
+    plurals: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    #: Per language, the index of the plural form for a count (gettext's ``Plural-Forms`` expression).
+    plural_rules: dict[str, Callable[[int], int]] = field(default_factory=dict)
+    #: Per language, how many plural forms its ``Plural-Forms`` declares.
+    plural_counts: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def load(cls, directory: Path = LOCALE_DIR) -> Catalog:
         messages: dict[str, dict[str, str]] = {}
+        plurals: dict[str, dict[str, tuple[str, ...]]] = {}
+        rules: dict[str, Callable[[int], int]] = {}
+        counts: dict[str, int] = {}
         for path in sorted([*directory.glob("*.po"), *directory.glob("*/*.po")]):
             lang = path.stem
             if not _LANG_CODE.match(lang):
@@ -73,8 +92,17 @@ class Catalog:
             with path.open("rb") as fh:
                 po = read_po(fh, locale=None)
             table = messages.setdefault(lang, {})
+            if lang not in rules or path.parent == directory:  # the menus' file states the language's rule
+                rules[lang], counts[lang] = gettext.c2py(po.plural_expr), po.num_plurals
             for message in po:
                 if not message.id or message.fuzzy or not message.string:
+                    continue
+                if isinstance(message.id, tuple | list):
+                    key, forms = str(message.id[0]), tuple(_fold(str(form)) for form in message.string)
+                    if key in table:
+                        raise CatalogError(f"{path.relative_to(directory)}: {key!r} is already defined for {lang!r}")
+                    plurals.setdefault(lang, {})[key] = forms
+                    table[key] = forms[-1]
                     continue
                 key, text = str(message.id), str(message.string)
                 if key in table:
@@ -82,12 +110,25 @@ class Catalog:
                 if is_spoken(key):  # never on a screen: speech needs the real letters (français, not francais)
                     table[key] = text
                     continue
-                folded = to_gsm_lookalikes(text)
-                table[key] = folded if is_gsm7(folded) else text
+                table[key] = _fold(text)
         if SOURCE_LANGUAGE not in messages:
             raise CatalogError(f"No {SOURCE_LANGUAGE}.po in {directory}: the source language is required.")
         others = sorted(lang for lang in messages if lang != SOURCE_LANGUAGE)
-        return cls(messages=messages, languages=(SOURCE_LANGUAGE, *others))
+        return cls(messages=messages, languages=(SOURCE_LANGUAGE, *others), plurals=plurals, plural_rules=rules,
+                   plural_counts=counts)
+
+    def plural(self, lang: str, key: str, count: int, **params: object) -> str:
+        """The form of plural message ``key`` for ``count`` in ``lang`` (``{count}`` and ``params`` filled in); a
+        key with no plural forms is :meth:`text`."""
+        if lang not in self.messages:
+            lang = SOURCE_LANGUAGE
+        forms = self.plurals.get(lang, {}).get(key)
+        if forms is None:
+            if key not in self.messages[lang] and key in self.plurals.get(SOURCE_LANGUAGE, {}):
+                return self.plural(SOURCE_LANGUAGE, key, count, **params)
+            return self.text(lang, key, count=count, **params)
+        index = self.plural_rules[lang](count) if lang in self.plural_rules else 0
+        return forms[min(index, len(forms) - 1)].format_map(_Blank({"count": count, **params}))
 
     def text(self, lang: str, key: str, **params: object) -> str:
         """The message ``key`` in ``lang``, falling back to the source language, then to the key itself."""
@@ -113,8 +154,17 @@ class Catalog:
         for lang in self.languages[1:]:
             table = self.messages[lang]
             for key in sorted(source):
+                forms = self.plurals.get(lang, {}).get(key)
                 if key not in table:
                     out.append(f"{lang}.po: {key!r} is not translated")
+                elif forms is not None:
+                    # A form may leave the count out ("one try left" in Arabic needs no digit), never add a field.
+                    wanted = placeholders(source[key])
+                    used = set().union(*(placeholders(form) for form in forms))
+                    given = [form for form in forms if form]
+                    if not used <= wanted or len(given) != self._plural_count(lang):
+                        out.append(f"{lang}.po: plural {key!r} has {len(given)} forms with {sorted(used)}; the "
+                                   f"language has {self._plural_count(lang)}, the source fields {sorted(wanted)}")
                 elif placeholders(table[key]) != placeholders(source[key]):
                     out.append(
                         f"{lang}.po: {key!r} has placeholders {sorted(placeholders(table[key]))}, "
@@ -123,3 +173,6 @@ class Catalog:
             for key in sorted(set(table) - set(source)):
                 out.append(f"{lang}.po: {key!r} is not in {SOURCE_LANGUAGE}.po (stale?)")
         return out
+
+    def _plural_count(self, lang: str) -> int:
+        return self.plural_counts.get(lang, 1)

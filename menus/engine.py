@@ -117,6 +117,11 @@ class Call(Generic[S]):
     def t(self, key: str, **params: object) -> str:
         return self.catalog.text(self.caller.lang, key, **params)
 
+    def tn(self, key: str, count: int, **params: object) -> str:
+        """A message with a count, in the plural form the caller's language uses for it (see
+        :meth:`menus.catalog.Catalog.plural`)."""
+        return self.catalog.plural(self.caller.lang, key, count, **params)
+
 
 Handler = Callable[[Call[S]], Reply]
 
