@@ -90,3 +90,51 @@ def test_lookalikes_make_latin_text_gsm7(text, folded):
 def test_lookalikes_leave_arabic_as_it_is():
     text = "مساعدة طارئة"
     assert to_gsm_lookalikes(text) == text
+
+
+def _foldings() -> dict:
+    import yaml
+
+    from menus.catalog import LOCALE_DIR
+
+    return yaml.safe_load((LOCALE_DIR / "foldings.yaml").read_text(encoding="utf-8"))
+
+
+def test_gsm7_letters_are_kept_and_only_missing_ones_fold():
+    assert to_gsm_lookalikes("Émirats, réf. très où à") == "Émirats, réf. très où à"
+    assert to_gsm_lookalikes("Être reçu, arrêter") == "Etre recu, arreter"
+
+
+def test_folding_never_changes_a_catalog_word_into_another_word():
+    """Every word of every catalog that folding changes is a reviewed, meaning-keeping pair (#8: "plus sûr" folded
+    to "plus sur", "more on"); a pair known to make another word is refused outright."""
+    import re
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    from menus.catalog import LOCALE_DIR, is_spoken
+
+    foldings = _foldings()
+    faults = []
+    for path in sorted(Path(LOCALE_DIR).rglob("*.po")):
+        lang = path.stem
+        allowed = foldings["allowed"].get(lang, {})
+        refused = foldings["refused"].get(lang, {})
+        assert not set(allowed) & set(refused), (lang, set(allowed) & set(refused))
+        with path.open("rb") as fh:
+            catalog = read_po(fh)
+        for message in catalog:
+            key = message.id[0] if isinstance(message.id, tuple | list) else message.id
+            if not key or not message.string or is_spoken(str(key)):
+                continue
+            for text in message.string if isinstance(message.string, tuple | list) else [message.string]:
+                folded = to_gsm_lookalikes(text)
+                if not is_gsm7(folded):
+                    continue  # kept as it is: the page is UCS-2 anyway
+                for word, bare in zip(re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*", text),
+                                      re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*", folded), strict=True):
+                    if word != bare and allowed.get(word) != bare:
+                        faults.append(f"{path.relative_to(LOCALE_DIR)}: {key}: {word!r} folds to {bare!r}"
+                                      + (" (refused: another word)" if word in refused else " (not reviewed)"))
+    assert not faults, "\n".join(faults)
