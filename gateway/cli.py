@@ -226,7 +226,8 @@ def apikey() -> None:
 @apikey.command("create")
 @click.argument("name")
 @click.option("--scopes", default=None,
-              help="Comma-separated scopes: broadcasts, subscribers, reports, cap (default: all but reports).")
+              help="Comma-separated scopes: broadcasts, subscribers, reports, cap, registry "
+                   "(default: all but reports).")
 @click.option("--countries", default=None, help="Comma-separated ISO codes whose casework this agency handles.")
 def apikey_create(name: str, scopes: str | None, countries: str | None) -> None:
     """Create an API key for agency NAME; the key is printed alone on the last line."""

@@ -23,7 +23,7 @@ from redis_reply import fields, optional_text
 from . import keys
 
 #: Every scope a key can hold.
-SCOPES = ("broadcasts", "subscribers", "reports", "cap")
+SCOPES = ("broadcasts", "subscribers", "reports", "cap", "registry")
 #: What a key created without ``--scopes`` gets: everything but ``reports``, which reads people's reports and
 #: call-back numbers and must be asked for by name (CONTRACT §3).
 DEFAULT_SCOPES = tuple(s for s in SCOPES if s != "reports")

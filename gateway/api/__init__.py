@@ -83,4 +83,4 @@ def store() -> Redis:
     return client
 
 
-from . import alerts, broadcasts, casework, subscribers  # noqa: E402,F401  (route modules register on bp)
+from . import alerts, broadcasts, casework, registry, subscribers  # noqa: E402,F401  (route modules register on bp)

@@ -1,5 +1,5 @@
-"""What a check answers, in the caller's language: one function per thing a caller can check, and one that tells
-from the text which thing it is (``CHECK <text>`` by SMS).
+"""What a check answers, in the caller's language: one function per thing a caller can check (the USSD screens
+call these), and one that tells from the text which thing it is (``CHECK <text>`` by SMS).
 
 The answers never say who flagged a number, and a private broadcast's words are never shown (see
 :mod:`outbox.refs`). Texts are the catalog's ``check.answer.*`` keys (``menus/locale/check/<lang>.po``).
@@ -12,10 +12,15 @@ from datetime import UTC, datetime
 from redis import Redis
 
 from identity.keyring import Keyring
+from identity.phones import InvalidNumber, normalise
 from menus.catalog import Catalog
 from outbox import refs
 
-from ..context import screen_text
+from ..context import country_name, screen_text
+from . import flags, registers
+
+#: Reasons named in one answer (the most recent agencies' first); more would not fit an SMS.
+MAX_REASONS = 3
 
 
 def day(timestamp: float) -> str:
@@ -38,7 +43,53 @@ def about_ref(connection: Redis, catalog: Catalog, lang: str, typed: str) -> str
                         words=screen_text(words))
 
 
+def about_licence(connection: Redis, catalog: Catalog, lang: str, typed: str) -> str:
+    """A recruiter's licence number: licensed (name, country, valid until), expired, or not on the register."""
+    found = registers.find_recruiter(connection, typed)
+    if found is None:
+        return catalog.text(lang, "check.answer.unlicensed", licence=screen_text(" ".join(typed.split())[:40]))
+    key = "check.answer.expired" if found.expired() else "check.answer.licensed"
+    return catalog.text(lang, key, licence=screen_text(found.licence), name=screen_text(found.name),
+                        country=country_name(found.country, lang), date=found.valid_until.isoformat())
+
+
+def about_number(connection: Redis, keyring: Keyring, catalog: Catalog, lang: str, phone: str) -> str:
+    """A phone number (E.164): whether it was flagged, how often and why; never by whom."""
+    by_agencies = registers.agency_flags(connection, keyring, phone)
+    by_callers = flags.upheld(connection, keyring, phone)
+    count = len(by_agencies) + len(by_callers)
+    if not count:
+        return catalog.text(lang, "check.answer.not_flagged", phone=phone)
+    reasons = [f.reason for f in reversed(by_agencies)]
+    reasons += [catalog.text(lang, f"check.reason.{ask}") for ask in by_callers]
+    shown = list(dict.fromkeys(reasons))[:MAX_REASONS]
+    return catalog.text(lang, "check.answer.flagged", phone=phone, count=count,
+                        reasons=screen_text("; ".join(shown)))
+
+
+def as_number(typed: str, region: str | None) -> str | None:
+    """``typed`` as an E.164 number, reading a national format with ``region`` (the caller's country), or None."""
+    if sum(c.isdigit() for c in typed) < 6:
+        return None
+    try:
+        return normalise(typed, region)
+    except InvalidNumber:
+        return None
+
+
 def about(connection: Redis, catalog: Catalog, lang: str, typed: str, *, region: str | None,
           keyring: Keyring) -> str:
-    """Whatever ``typed`` is (``CHECK <typed>``): a broadcast's reference."""
-    return about_ref(connection, catalog, lang, typed)
+    """Whatever ``typed`` is (``CHECK <typed>``), tried in this order: a broadcast's reference, a licence on the
+    register, a phone number; then a text shaped like a reference is "not one of ours", anything else a licence
+    that is not on the register."""
+    ref = refs.spelled(typed)
+    if refs.is_shaped(ref) and refs.find(connection, [ref]) is not None:
+        return about_ref(connection, catalog, lang, ref)
+    if registers.find_recruiter(connection, typed) is not None:
+        return about_licence(connection, catalog, lang, typed)
+    phone = as_number(typed, region)
+    if phone is not None:
+        return about_number(connection, keyring, catalog, lang, phone)
+    if refs.is_shaped(ref):
+        return about_ref(connection, catalog, lang, ref)
+    return about_licence(connection, catalog, lang, typed)

@@ -32,3 +32,8 @@ def flagged(number: str) -> str:
 def caller_flags(number: str) -> str:
     """Set: casework references of callers' flags of one number (by pseudonym), reviewed or not."""
     return f"{PREFIX}flagged:{{{number}}}:callers"
+
+
+def flaggers(number: str) -> str:
+    """Set: keyed digests of the callers who flagged one number (one flag per caller and number)."""
+    return f"{PREFIX}flagged:{{{number}}}:by"

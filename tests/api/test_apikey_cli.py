@@ -39,7 +39,7 @@ def test_apikey_create(redis, cli, client):
 
 def test_reports_is_never_a_default_scope(redis, cli, client):
     key = cli("create", "UNHCR").output.strip().splitlines()[-1]
-    assert lookup(redis, key).scopes == ("broadcasts", "subscribers", "cap")
+    assert lookup(redis, key).scopes == ("broadcasts", "subscribers", "cap", "registry")
     assert client.get("/api/v1/reports", headers={"Authorization": f"Bearer {key}"}).status_code == 403
 
 
