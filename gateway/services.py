@@ -30,6 +30,7 @@ from handlers import alerts, help, money, reports
 from handlers import services as handler_services
 from handlers.corridors import CorridorTable, load_corridors
 from handlers.curation import LiveDirectory
+from handlers.genuine import menu as genuine
 from handlers.remittance.providers import BalanceReader
 from identity.keyring import Keyring
 from identity.phones import mask
@@ -99,6 +100,12 @@ HANDLERS: dict[str, Handler[handler_services.Services]] = {
     "report.category": reports.category,
     "report.write": reports.write,
     "report.submit": reports.submit,
+    "check.ref": genuine.ref,
+    "check.licence": genuine.licence,
+    "check.number": genuine.number,
+    "check.flag_number": genuine.flag_number,
+    "check.flag_contact": genuine.flag_contact,
+    "check.flag_submit": genuine.flag_submit,
 }
 
 

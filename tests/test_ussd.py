@@ -29,9 +29,9 @@ def test_language_is_remembered_for_the_number(phone):
 
 
 def test_a_menu_shows_every_option_on_its_first_page(english_phone):
-    english_phone.send("5", "4")  # Language -> Arabic: 80 characters a page
+    english_phone.send("6", "4")  # Language -> Arabic: 80 characters a page
     body = english_phone.post()
-    assert [line[0] for line in body[4:].split("\n") if line[0].isdigit()] == ["1", "2", "3", "4", "5"]
+    assert [line[0] for line in body[4:].split("\n") if line[0].isdigit()] == ["1", "2", "3", "4", "5", "6"]
     assert "98" not in body
 
 
@@ -67,7 +67,7 @@ def test_unexpected_input_gets_a_polite_reprompt(english_phone, junk):
 
 
 def test_a_notice_on_a_full_page_is_the_short_one(english_phone):
-    english_phone.send("5")  # the language menu holds Arabic: an 80-character page, too full for the whole notice
+    english_phone.send("6")  # the language menu holds Arabic: an 80-character page, too full for the whole notice
     body = english_phone.send("x")
     assert body.startswith("CON Not an option.\n") and "5 Tagalog" in body and "98" not in body
     assert english_phone.send("0").startswith(f"CON {WELCOME_EN}")
@@ -91,7 +91,7 @@ def test_rewritten_inputs_are_answered_sanely(english_phone):
 
 def test_several_inputs_at_once_like_a_dial_string(english_phone):
     english_phone.redial()
-    body = english_phone.post(text="5*2")  # *384*55*5*2#: language menu, then French
+    body = english_phone.post(text="6*2")  # *384*55*6*2#: language menu, then French
     assert body.startswith("CON Bienvenue")
 
 

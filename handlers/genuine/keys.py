@@ -6,6 +6,8 @@ number, in a ``{…}`` hash tag, as :mod:`handlers.keys` does for callers.
 
 from __future__ import annotations
 
+import hashlib
+
 PREFIX = "genuine:"
 
 
@@ -37,3 +39,9 @@ def caller_flags(number: str) -> str:
 def flaggers(number: str) -> str:
     """Set: keyed digests of the callers who flagged one number (one flag per caller and number)."""
     return f"{PREFIX}flagged:{{{number}}}:by"
+
+
+def flag_draft(session_id: str) -> str:
+    """Hash: a flag in progress in one USSD session (the number sealed, how it reached the caller), kept about a
+    session's lifetime. The session id is digested: AT's ids are the caller's to shape."""
+    return f"{PREFIX}draft:{hashlib.sha256(session_id.encode()).hexdigest()[:32]}"

@@ -31,9 +31,9 @@ def handset(client: FlaskClient, where: str, lang_option: str = "1") -> Phone:
     number, network = CALLERS[where]
     phone = Phone(client, phone=number, network=network)
     body = phone.dial()
-    if "Kiswahili" not in body:  # a caller seen before: welcome menu (or a resume offer), then 5 Language
+    if "Kiswahili" not in body:  # a caller seen before: welcome menu (or a resume offer), then 6 Language
         fresh(phone)
-        phone.send("5")
+        phone.send("6")
     phone.send(lang_option)
     phone.redial()
     return phone
