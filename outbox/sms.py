@@ -53,12 +53,15 @@ return 1
 """
 
 
-def claim(connection: Redis, config: OutboxConfig, phone: str) -> bool:
-    """Take one single SMS from today's caps for ``phone``; False (and nothing counted) when either is reached."""
+def claim(connection: Redis, config: OutboxConfig, phone: str, *, per_number: bool = True) -> bool:
+    """Take one single SMS from today's caps for ``phone``; False (and nothing counted) when either is reached.
+    ``per_number=False``: only the installation's cap stops it (still counted for the number), for replies that
+    have a per-number limit of their own (``CHECK``: a few an hour, handlers/genuine/limits.py)."""
     day = time.strftime("%Y%m%d", time.gmtime())
     counters = [keys.single_count(config.keyring.pseudonym(phone), day), keys.single_count("all", day)]
+    mine = config.sms_per_number_per_day if per_number else 2**31
     allowed = connection.register_script(_CLAIM)(
-        keys=counters, args=[config.sms_per_number_per_day, config.sms_single_per_day, COUNTER_TTL_S])
+        keys=counters, args=[mine, config.sms_single_per_day, COUNTER_TTL_S])
     return bool(allowed)
 
 

@@ -4,7 +4,9 @@ The gateway's inbound route hands every message here first (:func:`handle`); a m
 ``CHECK`` word (:data:`WORDS`, in every supported language, matched case- and accent-insensitively) is left
 untouched for the outbox's keywords (STOP, JOIN, HELP). A ``CHECK`` is acted on once per AT message ``id`` (the
 same record of seen ids as the outbox's keywords), counted against the number's hourly limit *before* any lookup
-(:mod:`.limits`), and answered by one SMS within the daily caps every single SMS shares (:mod:`outbox.sms`).
+(:mod:`.limits`), and answered by one SMS within the installation's daily cap of single SMS (:mod:`outbox.sms`).
+The hourly limit is the answer's per-number cap, in place of the daily one every other single SMS shares: five
+SMS a day per number would leave a caller promised five checks an hour with none after the first hour.
 
 The answer's language: the one remembered for the number (its USSD or voice choice, else its subscription), else
 the language of the word it used (``HAKIKI`` answers in Swahili).
@@ -19,7 +21,7 @@ from menus.catalog import Catalog
 from outbox import keys as outbox_keys
 from outbox import subscribers
 from outbox.inbound import SEEN_TTL_S
-from outbox.sms import queue_message
+from outbox.sms import claim, queue_message
 from redis_reply import optional_text
 from sessions.keys import profile_key
 
@@ -91,11 +93,16 @@ def _answer(services: Services, catalog: Catalog, phone: str, word_lang: str, ty
     count = limits.take_check(services.redis, caller)
     if count > limit:
         if count == limit + 1:  # told once per window; further attempts cost no SMS
-            # Outside the daily caps (claimed): at most one an hour, and the caller must learn why checks stop.
-            queue_message(services.redis, services.outbox, phone, catalog.text(lang, "check.answer.limit"),
-                          claimed=True)
+            _reply(services, phone, catalog.text(lang, "check.answer.limit"))
         return "check_limited"
     reply = (answers.about(services.redis, catalog, lang, typed, region=region_of(phone), keyring=services.keyring)
              if typed else catalog.text(lang, "check.answer.usage"))
-    queue_message(services.redis, services.outbox, phone, reply)
+    _reply(services, phone, reply)
     return "check"
+
+
+def _reply(services: Services, phone: str, text: str) -> None:
+    """One SMS within the installation's daily cap. Not within the per-number daily cap of single SMS: the hourly
+    check limit is this reply's own per-number cap, and a caller told "5 checks an hour" must get them."""
+    if claim(services.redis, services.outbox, phone, per_number=False):
+        queue_message(services.redis, services.outbox, phone, text, claimed=True)

@@ -12,6 +12,7 @@ import pytest
 
 from gateway.app import create_app
 from handlers.genuine import keyword
+from outbox import keys as outbox_keys
 from outbox import refs, subscribers
 from tests.conftest import TEST_KEYRING
 
@@ -102,7 +103,7 @@ def test_a_retried_inbound_answers_once(client, redis, drain, at_server):
 
 
 def test_over_the_hourly_limit_a_short_reply_and_no_lookup(settings, redis, key_a, drain, at_server):
-    client = create_app(replace(settings, check_per_number_per_hour=3, sms_per_number_per_day=50)).test_client()
+    client = create_app(replace(settings, check_per_number_per_hour=3)).test_client()
     ref = _broadcast(client, redis, key_a, {"en": "Clinic open"})
     for n in range(3):
         _sms(client, "CHECK ABCDEFGHJK", id=f"n{n}")
@@ -121,3 +122,16 @@ def test_other_keywords_are_left_to_the_outbox():
     assert keyword.parse("  Check!  +254 711 000 001") == ("en", "+254 711 000 001")
     assert keyword.parse("تأكد 123") == ("ar", "123")
     assert re.fullmatch(r"[A-Z]+", keyword._fold("Vérifier"))
+
+
+def test_checks_have_their_own_per_number_cap(client, redis, drain, at_server):
+    """The day's cap of single SMS per number (5) does not cut the hourly checks short; the installation's does."""
+    for n in range(5):
+        _sms(client, "STOP" if n % 2 else "START", id=f"k{n}")
+    _sms(client, "CHECK ABCDEFGHJK", id="c1")
+    drain()
+    assert len(at_server.messages_to(CHECKER)) == 6
+    redis.set(outbox_keys.single_count("all", f"{datetime.now(UTC):%Y%m%d}"), 10**9)  # the installation's cap
+    _sms(client, "CHECK ABCDEFGHJK", id="c2")
+    drain()
+    assert len(at_server.messages_to(CHECKER)) == 6
