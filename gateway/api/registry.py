@@ -9,13 +9,18 @@
   agency's entry, with who added it and when, or 404 (none of this agency's). A phone in any format the
   ``phonenumbers`` library reads (national with the key's one country); licences compare in capitals, letters
   and digits only.
+* Either ``POST`` also takes CSV (``Content-Type: text/csv``, UTF-8): a header row naming exactly the fields
+  (``licence,name,country,valid_until`` or ``phone,reason``), one row per entry, answered the same way (a row's
+  ``index`` counts from 0 after the header).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import TYPE_CHECKING
 
-from flask import Response, current_app, jsonify
+from flask import Response, current_app, jsonify, request
 from pydantic import Field
 
 from handlers.genuine import registers
@@ -61,13 +66,45 @@ def _imported(result: registers.ImportResult) -> Response:
     return jsonify(imported=result.imported, rejected=result.rejected)
 
 
+def _csv_rows(columns: tuple[str, ...]) -> list[dict[str, str]]:
+    """A CSV body's rows: its header must name exactly ``columns`` (in any order); every row as many cells."""
+    try:
+        text = request.get_data(cache=True).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_csv", "The body is not UTF-8.") from None
+    try:
+        reader = csv.DictReader(io.StringIO(text), restkey="", restval="")
+        header = [name.strip() for name in reader.fieldnames or []]
+        reader.fieldnames = header
+        unknown = [name for name in header if name not in columns]
+        if unknown:
+            raise ApiError(422, "unknown_field", "is not a column this call knows", field=unknown[0][:40])
+        missing = [name for name in columns if name not in header]
+        if missing:
+            raise ApiError(422, "invalid", "is a column the header must name", field=missing[0])
+        rows = []
+        for number, row in enumerate(reader):
+            if "" in row:
+                raise ApiError(422, "invalid", f"row {number} has more cells than the header")
+            rows.append({name: row[name] or "" for name in columns})
+            if len(rows) > registers.MAX_IMPORT:
+                raise ApiError(413, "too_many", f"a call takes at most {registers.MAX_IMPORT} rows")
+    except csv.Error as exc:
+        raise ApiError(400, "invalid_csv", f"The body is not CSV ({exc}).") from None
+    return rows
+
+
+def _is_csv() -> bool:
+    return request.mimetype == "text/csv"
+
+
 @bp.post("/registry/recruiters")
 @require_scope("registry")
 @idempotent
 def import_recruiters() -> Response:
-    body = validated(RecruiterImport)
-    return _imported(registers.import_recruiters(store(), current_agency(),
-                                                 [row.model_dump() for row in body.recruiters]))
+    rows = (_csv_rows(tuple(RecruiterRow.model_fields)) if _is_csv()
+            else [row.model_dump() for row in validated(RecruiterImport).recruiters])
+    return _imported(registers.import_recruiters(store(), current_agency(), rows))
 
 
 @bp.get("/registry/recruiters/<licence>")
@@ -91,10 +128,10 @@ def delete_recruiter(licence: str) -> Response:
 @require_scope("registry")
 @idempotent
 def import_flagged() -> Response:
-    body = validated(FlaggedImport)
+    rows = (_csv_rows(tuple(FlaggedRow.model_fields)) if _is_csv()
+            else [row.model_dump() for row in validated(FlaggedImport).numbers])
     key = current_key()
-    return _imported(registers.import_flags(store(), _gateway().keyring, key.agency, key.countries,
-                                            [row.model_dump() for row in body.numbers]))
+    return _imported(registers.import_flags(store(), _gateway().keyring, key.agency, key.countries, rows))
 
 
 def _phone(raw: str) -> str:

@@ -101,3 +101,21 @@ def test_deleting_a_flag_by_phone(client, key_a, drain, at_server):
     drain()
     assert "has not been reported" in at_server.messages_to(CHECKER)[0]
 
+
+
+def test_csv_imports_answer_like_json(client, key_a, drain, at_server):
+    csv_headers = {**key_a, "Content-Type": "text/csv"}
+    body = ("licence,name,country,valid_until\r\n"
+            f"RA-9,\"Kampala Jobs, Ltd\",UG,{NEXT_YEAR}\r\n"
+            "RA-10,No Date,UG,\r\n")
+    r = client.post(RECRUITERS, headers=csv_headers, data=body.encode())
+    assert r.status_code == 200 and r.json["imported"] == 1 and r.json["rejected"][0]["index"] == 1
+    assert client.get(f"{RECRUITERS}/RA-9", headers=key_a).json["name"] == "Kampala Jobs, Ltd"
+    r = client.post(FLAGGED, headers=csv_headers, data="reason,phone\nFake recruiter,+254711000050\n")
+    assert r.json == {"imported": 1, "rejected": []}
+    bad = client.post(FLAGGED, headers=csv_headers, data="phone,reason,who\n+254711000050,x,me\n")
+    assert bad.status_code == 422 and "who" in bad.json["error"]["message"]
+    assert client.post(FLAGGED, headers=csv_headers, data=b"phone,reason\n\xff\xfe,x\n").status_code == 400
+    _sms(client, "CHECK +254711000050")
+    drain()
+    assert "Fake recruiter" in at_server.messages_to(CHECKER)[0]
