@@ -80,8 +80,8 @@ def as_number(typed: str, region: str | None) -> str | None:
 def about(connection: Redis, catalog: Catalog, lang: str, typed: str, *, region: str | None,
           keyring: Keyring) -> str:
     """Whatever ``typed`` is (``CHECK <typed>``), tried in this order: a broadcast's reference, a licence on the
-    register, a phone number; then a text shaped like a reference is "not one of ours", anything else a licence
-    that is not on the register."""
+    register, a phone number; then a text shaped like a reference is "not one of ours", and anything else (a
+    made-up ref of another shape, an unknown licence: nothing tells them apart) is both."""
     ref = refs.spelled(typed)
     if refs.is_shaped(ref) and refs.find(connection, [ref]) is not None:
         return about_ref(connection, catalog, lang, ref)
@@ -92,4 +92,4 @@ def about(connection: Redis, catalog: Catalog, lang: str, typed: str, *, region:
         return about_number(connection, keyring, catalog, lang, phone)
     if refs.is_shaped(ref):
         return about_ref(connection, catalog, lang, ref)
-    return about_licence(connection, catalog, lang, typed)
+    return catalog.text(lang, "check.answer.unknown", text=screen_text(" ".join(typed.split())[:40]))

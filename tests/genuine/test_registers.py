@@ -65,11 +65,12 @@ def test_check_a_licence_by_sms(client, key_a, drain, at_server):
         f"Licensed: RA-2019/123 is Nairobi Jobs Ltd, Kenya, valid until {NEXT_YEAR}."]
     assert at_server.messages_to("+254711000098") == [
         "Plus agréé : la licence OLD-7 de Gulf Staffing, Qatar, a expiré le 2020-01-31."]
-    assert at_server.messages_to("+254711000097")[0].startswith("FAKE-42 is not on the register")
+    assert at_server.messages_to("+254711000097")[0].startswith(
+        "FAKE-42 is not one of ours (no message of ours has this ref) and not on the register of licensed")
     assert client.delete(f"{RECRUITERS}/RA-2019-123", headers=key_a).status_code == 200
     _sms(client, "CHECK RA-2019/123", id="4", sender="+254711000096")
     drain()
-    assert "not on the register" in at_server.messages_to("+254711000096")[0]
+    assert "not on the register of licensed recruiters" in at_server.messages_to("+254711000096")[0]
 
 
 def test_flagged_numbers_in_any_format_never_say_who(client, redis, key_a, key_b, drain, at_server):
