@@ -68,13 +68,20 @@ def about_number(connection: Redis, keyring: Keyring, catalog: Catalog, lang: st
 
 
 def as_number(typed: str, region: str | None) -> str | None:
-    """``typed`` as an E.164 number, reading a national format with ``region`` (the caller's country), or None."""
-    if sum(c.isdigit() for c in typed) < 6:
+    """``typed`` as an E.164 number, or None: international with ``+`` or ``00``, else national as a number of
+    ``region`` (the caller's country), else international with the ``+`` left out (``974 5555 1234``)."""
+    digits = "".join(c for c in typed if c.isdigit())
+    if len(digits) < 6:
         return None
-    try:
-        return normalise(typed, region)
-    except InvalidNumber:
-        return None
+    stripped = typed.strip()
+    tries = [typed] if stripped.startswith("+") else (
+        ["+" + digits[2:]] if stripped.startswith("00") else [typed, "+" + digits])
+    for candidate in tries:
+        try:
+            return normalise(candidate, None if candidate.startswith("+") else region)
+        except InvalidNumber:
+            continue
+    return None
 
 
 def about(connection: Redis, catalog: Catalog, lang: str, typed: str, *, region: str | None,

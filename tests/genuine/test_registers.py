@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from handlers.genuine import answers
 from outbox.apikeys import create_key
 from tests.privacy import dump, leaks, number_forms
 
@@ -120,3 +123,12 @@ def test_csv_imports_answer_like_json(client, key_a, drain, at_server):
     _sms(client, "CHECK +254711000050")
     drain()
     assert "Fake recruiter" in at_server.messages_to(CHECKER)[0]
+
+
+@pytest.mark.parametrize(("typed", "region", "e164"), [
+    ("+974 5555 1234", "KE", "+97455551234"), ("00974 5555 1234", "KE", "+97455551234"),
+    ("974 5555 1234", "KE", "+97455551234"), ("0711 000 050", "KE", "+254711000050"),
+    ("+254 (0)711-000-050", "QA", "+254711000050"), ("5555 1234", "QA", "+97455551234"),
+    ("12345678", "KE", None), ("RA-77", "KE", None)])
+def test_numbers_are_read_in_any_format_a_caller_types(typed, region, e164):
+    assert answers.as_number(typed, region) == e164
