@@ -194,8 +194,18 @@ def outbox_config() -> object:
 
 
 @pytest.fixture
-def provider(at_server: object, outbox_config: object) -> object:
-    """The real SDK pointed at ``at_server``, configured for jobs run in this process."""
+def outbox_runtime() -> Iterator[None]:
+    """Restores the outbox's process-wide runtime (``outbox.config.configure``) after a test that sets it."""
+    from outbox import config
+
+    saved = config._runtime
+    yield
+    config._runtime = saved
+
+
+@pytest.fixture
+def provider(at_server: object, outbox_config: object, outbox_runtime: None) -> object:
+    """The real SDK pointed at ``at_server``, configured for jobs run in this process (until the test ends)."""
     from outbox.config import configure
     from outbox.provider import AfricasTalkingProvider
 

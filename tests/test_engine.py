@@ -6,6 +6,7 @@ Navigation words and notices are the real English catalog's.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,41 @@ def test_a_new_caller_chooses_a_language_first(engine: Engine[None]) -> None:
     assert first.state.screen == "language.choose"
     chosen = engine.feed(CALLER, first.state, "2")
     assert chosen.state.lang == "fr" and chosen.text.startswith("Main menu")
+
+
+#: What a caller may send where a menu expects an option (\u0661 is the Arabic-Indic digit one).
+JUNK = ("", " ", "99", "-1", "1.5", "5", "x" * 500, "*", "**", "\x00", "1 2", "\u0661")
+#: Where the caller stands, and the notices that may head the page asked again.
+SCREENS = {"root": ((), NOTICES), "submenu": (("1",), NOTICES), "data": (("2",), NOTICES),
+           "input": (("4",), ("Digits only, please.",))}
+
+
+@pytest.mark.parametrize(
+    ("where", "junk"),
+    [(where, junk) for where in SCREENS for junk in JUNK
+     # the input screen takes 1-5 digits and stars: those are answers there, not junk
+     if not (where == "input" and re.fullmatch(r"[0-9*]{1,5}", junk))],
+    ids=lambda value: repr(value)[:12],
+)
+def test_unexpected_input_is_asked_again_on_the_same_page(engine: Engine[None], where: str, junk: str) -> None:
+    """CONTRACT §2: letters, options out of range and 500 characters of junk get a polite re-prompt: the same
+    page's options under a notice, within the budget, never an END."""
+    screen, notices = SCREENS[where]
+    before = walk(engine, *screen)[-1]
+    after = engine.feed(CALLER, EngineState.loads(before.state.dumps()), junk)
+    assert not after.end, after.text
+    assert fits_ussd(after.text, BUDGET), after.text
+    assert lines(after)[0] in notices, after.text
+    kept = [line for line in lines(before) if line[:1].isdigit()]
+    assert [line for line in lines(after) if line[:1].isdigit()] == kept, (before.text, after.text)
+    assert after.state.screen == before.state.screen
+
+
+@pytest.mark.parametrize("joined", ["1*0", "1*2", "1*00", "2*98", "2*98*0", "3*9", "9*1", "2*98*98*98", "4*0"])
+def test_inputs_sent_at_once_reach_the_screen_of_inputs_sent_one_by_one(engine: Engine[None], joined: str) -> None:
+    """A dial string with inputs (``*384*55*1*2#`` sends ``1*2``) ends where the same inputs, one a request,
+    would: the same page and the same state."""
+    at_once = engine.feed(CALLER, walk(engine)[0].state, joined)
+    one_by_one = walk(engine, *joined.split("*"))[-1]
+    assert (at_once.text, at_once.end) == (one_by_one.text, one_by_one.end)
+    assert at_once.state == one_by_one.state
