@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 #: How long the children get to stop on their own before they are killed (an idle RQ worker needs about 1 s).
-GRACE_S = 1.8
+GRACE_S = 1.5
 #: How long the web server gets to answer /healthz after it is started.
 READY_TIMEOUT_S = 60.0
 
