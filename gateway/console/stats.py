@@ -74,6 +74,11 @@ class Traffic:
     def total(self) -> int:
         return sum(sum(v) for v in self.by_status.values())
 
+    @property
+    def unfinished(self) -> int:
+        """Sessions AT reported as ``Incomplete`` or ``Failed``: the caller left before an answer."""
+        return sum(self.by_status["Incomplete"]) + sum(self.by_status["Failed"])
+
 
 def ussd_traffic(connection: Redis, menus: MenuSet, catalog: Catalog, lang: str, *, days: int = 14,
                  today: datetime | None = None) -> Traffic:

@@ -37,6 +37,7 @@ def test_the_dashboard_at_a_glance(redis, person, client, api_key, at_server, re
         # Chart.js drew on the canvas (it sizes it); the table beside it says the same in words.
         assert page.locator(f"#{chart}").get_attribute("width"), chart
     assert "3" in page.locator("#ussd-title").inner_text()
+    assert page.locator("#ussd-unfinished").inner_text().startswith("2 of them unfinished (67%)")
     assert page.locator("figure:has(#chart-dropoff) tbody tr").count() == 2  # the two screens callers left
     card = f"[data-broadcast='{sent['id']}']"
     assert page.locator(card).get_attribute("data-status") == "sending"
