@@ -94,3 +94,17 @@ def test_an_admin_manages_only_their_agencys_people(redis, app, console):
     from gateway.console import users
     assert users.get(redis, "new@relief.org").role == "viewer"
     assert users.get(redis, "bob@other.org") is not None
+
+
+def test_an_audience_that_reaches_nobody_says_what_to_change(redis, console):
+    _subscribers(redis, 2)  # Kenya, Swahili
+    make_user(redis, "sam@relief.org", role="sender")
+    console.login("sam@relief.org")
+    page = console.post("/console/broadcasts/audience", {"audience_kind": "filter", "countries": "KE",
+                                                         "languages": "sw", "fallback": "en"},
+                        form_page="/console/broadcasts/new").get_data(as_text=True)
+    assert "2 recipients" in page and "Nobody" not in page
+    page = console.post("/console/broadcasts/audience", {"audience_kind": "filter", "countries": "KE",
+                                                         "languages": "en", "fallback": "en"},
+                        form_page="/console/broadcasts/new").get_data(as_text=True)
+    assert "Nobody matches this audience." in page and "Choose fewer languages or topics" in page
