@@ -41,6 +41,11 @@ def test_every_page_in_french_at_phone_width_passes_axe(admin, other_person):
         name = path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-") or "console"
         other_person.screenshot(f"fr-phone-{name}")
     assert "Tableau de bord" in other_person.page.inner_text("nav")
+    other_person.page.locator("td.actions a").first.click()  # the help directory's edit page
+    other_person.page.locator("form input[name=source]").wait_for()
+    assert "Un numéro court connu" in other_person.page.inner_text("#number-note")  # phonenumbers' reading, in French
+    assert other_person.axe_violations() == []
+    other_person.screenshot("fr-phone-console-directory-edit")
 
 
 def test_arabic_content_is_right_to_left(admin, person, client, api_key):
