@@ -92,6 +92,8 @@ def validate(draft: Draft) -> tuple[BroadcastBody | None, dict[str, str]]:
         errors: dict[str, str] = {}
         for name, _code, message in problems(exc):
             errors.setdefault(form_field(name), message)
+        if "audience" in errors and not (draft.everyone or draft.countries or draft.languages or draft.topics):
+            errors["audience"] = _("Choose at least one country, language or topic, or every subscriber.")
         return None, errors
 
 
@@ -198,6 +200,8 @@ def count() -> str:
 def audience() -> str:
     """The audience's size and the cost, before sending (htmx, as the person picks)."""
     draft = Draft.from_form(request.form)
+    if not (draft.everyone or draft.countries or draft.languages or draft.topics):  # nothing picked yet
+        return render_template("console/broadcasts/_audience.html", quote=None, error=None)
     if not draft.texts:
         draft.texts = {draft.fallback: "."}  # the size does not depend on the words
     body, errors = validate(draft)

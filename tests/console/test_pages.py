@@ -108,3 +108,11 @@ def test_an_audience_that_reaches_nobody_says_what_to_change(redis, console):
                                                          "languages": "en", "fallback": "en"},
                         form_page="/console/broadcasts/new").get_data(as_text=True)
     assert "Nobody matches this audience." in page and "Choose fewer languages or topics" in page
+
+
+def test_a_fresh_form_asks_for_an_audience_rather_than_reporting_an_error(redis, console):
+    make_user(redis, "sam@relief.org", role="sender")
+    console.login("sam@relief.org")
+    page = console.post("/console/broadcasts/audience", {"audience_kind": "filter", "fallback": "en"},
+                        form_page="/console/broadcasts/new").get_data(as_text=True)
+    assert "Pick the audience" in page and "is empty" not in page
