@@ -81,3 +81,30 @@ def test_the_console_works_from_the_keyboard(admin, person):
     outline = page.evaluate("""() => { const a = document.querySelector('nav a'); a.focus();
         return getComputedStyle(a).outlineStyle; }""")
     assert outline != "none"
+
+
+def test_a_case_is_moved_along_with_the_keyboard_alone(admin, person):
+    """From the case list to a saved status change with Tab, arrows, typing and Enter only."""
+    person.login("ana@relief.org")
+    person.goto("/console/casework/")
+    page = person.page
+
+    def tab_to(selector: str) -> None:
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            if page.evaluate(f"document.activeElement.matches({selector!r})"):
+                return
+        raise AssertionError(f"Tab never reached {selector}")
+
+    tab_to("table a")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    tab_to("#case-new-status")
+    page.keyboard.press("ArrowDown")  # Keep → In progress
+    tab_to("#case-note")
+    page.keyboard.type("Called back, no answer")
+    tab_to("form button.primary")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("#case-status").get_attribute("data-status") == "in_progress"
+    assert "Called back, no answer" in page.locator("ol.history").inner_text()
