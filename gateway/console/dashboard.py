@@ -35,6 +35,7 @@ def index() -> str:
         "console/dashboard/index.html", broadcasts=items, live=live,
         breakdown=stats.subscriber_breakdown(store()),
         traffic=stats.ussd_traffic(store(), gateway.menus, gateway.catalog, str(get_locale())),
+        voice=stats.voice_traffic(store(), gateway.menus, gateway.catalog, str(get_locale())),
         cases=casework.summary() if g.user.can("casework") else None,
     )
 
