@@ -89,14 +89,18 @@ def index() -> str:
     segment = request.args.get("kind", "reports")
     kind = KINDS.get(segment, casework.REPORT)
     status = request.args.get("status", "")
+    before = request.args.get("before", type=float)
     countries = agency_countries()
-    cases = casework.list_for(store(), kind, countries, keyring=_keyring(),
-                              limit=LIMIT, retention=_retention()) if countries else []
+    cases = casework.list_for(store(), kind, countries, keyring=_keyring(), limit=LIMIT, before=before,
+                              retention=_retention()) if countries else []
+    # The page's last case, as the index's score: the case keeps its time to the millisecond, the index exactly.
+    older = round(cases[-1].created_at.timestamp() - 0.0005, 4) if len(cases) >= LIMIT else None
     counts = {s: sum(1 for c in cases if c.status == s) for s in casework.STATUSES}
     if status in casework.STATUSES:
         cases = [c for c in cases if c.status == status]
     return render_template("console/casework/index.html", cases=cases, kind=kind, segment=SEGMENT[kind],
-                           status=status, counts=counts, countries=countries, limit=LIMIT)
+                           status=status, counts=counts, countries=countries, limit=LIMIT, older=older,
+                           before=before)
 
 
 @bp.get("/find")

@@ -3,6 +3,9 @@ kept encrypted, and a full number shown only on an explicit POST that the audit 
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 
 from gateway.console import audit
@@ -117,3 +120,21 @@ def test_the_dashboard_counts_open_cases_for_caseworkers(redis, app, cases):
     page = caseworker.get("/console/").get_data(as_text=True)
     assert "1 open report" in page and "1 open call-back request" in page  # the Philippine report is not theirs
     assert 'id="cases-summary"' not in viewer.get("/console/").get_data(as_text=True)
+
+
+def test_older_cases_a_page_at_a_time(redis, console, monkeypatch):
+    from gateway.console import casework as pages
+
+    monkeypatch.setattr(pages, "LIMIT", 2)  # a page of two, not of a hundred
+    create_key(redis, "Relief Org", ["reports"], countries=["KE"])
+    refs = []
+    for n in range(3):
+        refs.append(_case(redis, casework.REPORT, f"page-{n}", "KE", "KE"))
+        time.sleep(0.01)
+    make_user(redis, "cara@relief.org", role="caseworker")
+    console.login("cara@relief.org")
+    first = console.get("/console/casework/").get_data(as_text=True)
+    assert refs[2] in first and refs[1] in first and refs[0] not in first
+    older = re.search(r'href="([^"]*before=[^"]*)"', first).group(1).replace("&amp;", "&")
+    second = console.get(older).get_data(as_text=True)
+    assert refs[0] in second and refs[2] not in second
