@@ -10,7 +10,10 @@ from redis import Redis
 
 from gateway.demo import seed_accounts
 from identity.keyring import Keyring
+from menus.catalog import Catalog
 from tests.conftest import Phone
+
+CATALOG = Catalog.load()
 
 #: (phone, network code) per acceptance caller: Kenya, the Philippines, a Kenyan roaming in the UAE, Bangladesh.
 CALLERS = {
@@ -31,12 +34,21 @@ def handset(client: FlaskClient, where: str, lang_option: str = "1") -> Phone:
     number, network = CALLERS[where]
     phone = Phone(client, phone=number, network=network)
     body = phone.dial()
-    if "Kiswahili" not in body:  # a caller seen before: welcome menu (or a resume offer), then 6 Language
-        fresh(phone)
-        phone.send("6")
+    if "Kiswahili" not in body:  # a caller seen before: welcome menu (or a resume offer), then Language
+        phone.send(language_option(fresh(phone)))
     phone.send(lang_option)
     phone.redial()
     return phone
+
+
+def language_option(welcome: str) -> str:
+    """The number of the welcome menu's Language option, in whatever language the menu is (its place may move)."""
+    names = {CATALOG.text(lang, "welcome.language") for lang in CATALOG.languages}
+    for line in welcome[4:].split("\n"):
+        number, _, label = line.partition(" ")
+        if label in names:
+            return number
+    raise AssertionError(f"no Language option on {welcome!r}")
 
 
 def fresh(phone: Phone) -> str:
