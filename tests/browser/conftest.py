@@ -108,6 +108,9 @@ class Person:
 
     def screenshot(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        # From the top: a page scrolled down (by a focused field, or the accessibility scan) otherwise comes out
+        # with its last part painted over its header.
+        self.page.evaluate("window.scrollTo(0, 0)")  # type: ignore[attr-defined]
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
 
     def axe_violations(self) -> list[dict[str, object]]:

@@ -18,7 +18,9 @@ def test_voice_calls_on_the_dashboard(redis, console, request):
     empty = console
     make_user(redis, "vic@relief.org", role="viewer")
     empty.login("vic@relief.org")
-    assert "No voice call in this period." in empty.get("/console/").get_data(as_text=True)
+    first = empty.get("/console/").get_data(as_text=True)
+    assert "No voice call in this period." in first
+    assert "<title>Dashboard · " in first and first.count('id="voice-title"') == 1  # once, in the page's body
     finished = VoiceCaller(client, phone="+254711000001")
     finished.call()
     finished.hang_up(seconds=20)
