@@ -378,3 +378,8 @@ def run(port: int | None) -> None:
         click.echo(f"Stopped: {', '.join(stopped)}.")
     if failed and not stopping:
         raise click.ClickException(f"The {' and '.join(failed)} stopped unexpectedly (its messages are above).")
+    # Everything is stopped: leave now. The interpreter's own teardown of this process (every module the demo data
+    # loaded) takes seconds on a busy machine, and the terminal would wait for it after "Stopped".
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

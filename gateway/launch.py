@@ -3,14 +3,19 @@
 Each child runs in its own session (process group), so the Ctrl-C a terminal sends to its foreground group
 reaches this process alone; it then stops the children in order and in time: SIGTERM to each group, SIGKILL to
 whatever still runs after :data:`GRACE_S` (the RQ scheduler and granian's workers are grandchildren, and go with
-their group), then the embedded Redis (which flushes its AOF on SIGTERM). The whole stop stays under 3 s.
+their group), then the embedded Redis (which flushes its AOF on SIGTERM). The whole stop stays under 3 s. Should
+``gateway run`` itself be killed outright, Linux sends each child SIGTERM (``PR_SET_PDEATHSIG``): nothing is left
+holding the port.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -31,16 +36,18 @@ class Children:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start(self, name: str, argv: Sequence[str]) -> None:
-        self.procs[name] = subprocess.Popen(list(argv), start_new_session=True)
+        self.procs[name] = subprocess.Popen(list(argv), start_new_session=True, preexec_fn=_die_with_parent())
 
     def exited(self) -> list[str]:
         """Names of the children that stopped on their own."""
         return [name for name, proc in self.procs.items() if proc.poll() is not None]
 
     def stop(self, grace: float = GRACE_S) -> None:
-        """SIGTERM every child's group, then SIGKILL the groups still alive after ``grace`` seconds."""
+        """SIGTERM every child (each stops its own workers: granian's, RQ's scheduler), then SIGKILL the groups
+        still alive after ``grace`` seconds."""
         for proc in self.procs.values():
-            _signal_group(proc, signal.SIGTERM)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + grace
         for proc in self.procs.values():
             try:
@@ -50,6 +57,19 @@ class Children:
         for proc in self.procs.values():
             _signal_group(proc, signal.SIGKILL)  # the group's leftovers too (a scheduler, a granian worker)
             proc.wait()
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """What a child runs before it starts (Linux): ask the kernel for SIGTERM when its parent dies."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)  # loaded here, not in the forked child
+    pr_set_pdeathsig = 1
+
+    def ask() -> None:
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return ask
 
 
 def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 from redis import Redis
 
+from gateway import embedded_redis
 from gateway.cli import main
 from gateway.config import Settings
 from gateway.console import users
@@ -210,9 +211,14 @@ def test_ctrl_c_stops_gateway_run_within_3_s(tmp_path: Path):
         proc.wait(timeout=10)
         took = time.monotonic() - started
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if proc.poll() is None:  # the test failed before its SIGINT: stop it all the same way
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()  # its children get SIGTERM from the kernel (PR_SET_PDEATHSIG)
+                proc.wait()
+        embedded_redis.stop(tmp_path / "var")
         reader.join(5)
         if proc.stdout:
             proc.stdout.close()
@@ -224,3 +230,25 @@ def test_ctrl_c_stops_gateway_run_within_3_s(tmp_path: Path):
     assert not _running(redis_pid), "the embedded redis-server still runs"
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+
+
+def test_children_of_a_killed_gateway_run_stop_too():
+    """`gateway run` killed outright (SIGKILL, no chance to clean up): the kernel stops its children, so no web
+    server is left holding the port."""
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from gateway.launch import Children\n"
+        "children = Children()\n"
+        "children.start('sleeper', [sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "print(children.procs['sleeper'].pid, flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    with parent:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert _running(child)
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 5
+    while _running(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(child)
