@@ -75,24 +75,40 @@ def subscribe(call: Call) -> Reply:
 
 
 def mine(call: Call) -> Reply:
-    """``alerts.mine``: the caller's subscriptions, each country cancellable."""
+    """``alerts.mine``: exactly what will arrive, one line per country with its own topics (a subscription is
+    (country, topic) pairs), then the way to stop some. An opted-out number receives nothing, and is told so."""
     svc = services(call)
     record = subscribers.get(svc.redis, svc.keyring, call.caller.phone)
-    if record is None or record.opted_out or not record.countries:
+    if record is None or record.opted_out or not record.pairs:
         return Reply(text=call.t("alerts.mine.none"))
     lang = call.caller.lang
-    names = ", ".join(country_name(c, lang) for c in sorted(record.countries))
-    topic_names = ", ".join(call.t(f"alerts.topic.{t}") for t in TOPICS if t in record.topics)
+    lines = [call.t("alerts.mine.pair", country=country_name(c, lang), topics=_topic_names(call, record, c))
+             for c in sorted(record.countries)]
+    return Reply(text=call.t("alerts.mine.pairs"), lines=lines,
+                 choices=[Choice(call.t("alerts.mine.stop"), Target(goto="alerts.stop"))])
+
+
+def stop(call: Call) -> Reply:
+    """``alerts.stop``: the caller's countries (names only, so the list stays on one page), each stoppable, and
+    every alert at once."""
+    svc = services(call)
+    record = subscribers.get(svc.redis, svc.keyring, call.caller.phone)
     every = Choice(call.t("alerts.cancel.all"), Target(action="alerts.cancel", params={"country": "*"}))
     choices: list[Choice] = []
-    for code in sorted(record.countries):  # as many as fit beside "stop all" on the first page (CONTRACT §2)
-        choice = Choice(call.t("alerts.cancel.country", country=country_name(code, lang)),
-                        Target(action="alerts.cancel", params={"country": code}))
+    for code in sorted(record.countries) if record is not None else []:
+        choice = Choice(country_name(code, call.caller.lang), Target(action="alerts.cancel", params={"country": code}))
         if not call.fits([*(c.label for c in choices), choice.label, every.label]):
-            break
+            break  # as many as fit beside "stop all" on the first page (CONTRACT §2)
         choices.append(choice)
     choices.append(every)
-    return Reply(text=call.t("alerts.mine.title", countries=names, topics=topic_names or "-"), choices=choices)
+    return Reply(text=call.t("alerts.stop.title"), choices=choices)
+
+
+def _topic_names(call: Call, record: subscribers.Subscriber, country: str) -> str:
+    held = record.topics_for(country)
+    if held >= set(TOPICS):
+        return call.t("alerts.topic.all")
+    return ", ".join(call.t(f"alerts.topic.{t}") for t in TOPICS if t in held)
 
 
 def cancel(call: Call) -> Reply:
@@ -104,10 +120,11 @@ def cancel(call: Call) -> Reply:
 
 
 def latest(call: Call) -> Reply:
-    """``alerts.latest``: the latest alerts sent to the country the caller is in, newest first."""
+    """``alerts.latest``: the latest alerts sent to the country the caller is in (their home country when the
+    network does not say), and the public broadcasts without a country filter that reached them, newest first."""
     from outbox.broadcasts import latest_for_country
 
-    country = host_of(call) or ""
+    country = host_of(call) or origin_of(call) or ""
     lang = call.caller.lang
     svc = services(call)
     record = subscribers.get(svc.redis, svc.keyring, call.caller.phone) if country else None

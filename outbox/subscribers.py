@@ -1,11 +1,17 @@
 """The subscriber store, shared by the agency API, inbound SMS keywords and the USSD alerts menu.
 
-A subscriber is a hash ``{aud}:sub:<sealed number>`` (language, countries, topics, consent time, source) and a
-member of one audience set per (country, language, topic). Opt-outs live in one set ``{aud}:optout``, the single
-truth for "do not send", which also covers numbers that never subscribed (an explicit-phones broadcast skips them).
-An audience is then a ``SUNIONSTORE`` of a few sets minus the opt-out set: no scan of subscribers in Python.
-Every change to one subscriber is one Lua script, so a concurrent USSD and API change cannot leave a record
-and its index disagreeing.
+A subscription is a set of (country, topic) pairs: subscribing to Lebanon/Safety and then Jordan/Weather gives
+exactly those two, never safety and weather for both. A subscriber is a hash ``{aud}:sub:<sealed number>``
+(language, pairs, consent time, source) and a member of one audience set per (country, language, topic) it holds.
+Opt-outs live in one set ``{aud}:optout``, the single truth for "do not send", which also covers numbers that
+never subscribed (an explicit-phones broadcast skips them). An audience is then a ``SUNIONSTORE`` of a few sets
+minus the opt-out set (:func:`matching_sets`): no scan of subscribers in Python, and a broadcast to countries ×
+topics reaches a subscriber only through a pair they hold. Every change to one subscriber is one Lua script, so a
+concurrent USSD and API change cannot leave a record and its index disagreeing.
+
+Records written before pairs (fields ``c`` and ``t``, countries and topics) meant every country × every topic, and
+their index holds exactly that cross product: they are read as those pairs and rewritten as pairs on their next
+change, so existing data needs no migration.
 
 Numbers are kept because an SMS must go to them, and only sealed (:meth:`identity.keyring.Keyring.seal`):
 deterministic encryption, so the same number is the same member in every set and the opt-out set, and a copy of
@@ -43,68 +49,77 @@ SUBSCRIBER_TTL_S = 400 * 24 * 3600
 #: Members checked per round trip while pruning lapsed subscribers from the audience sets.
 PRUNE_CHUNK = 1000
 
-# Merge a subscription into the record and the index. KEYS: record, known countries, known languages, opt-out set,
-# voice set. ARGV: sealed phone, language, countries csv, topics csv, consent time, source, clear opt-out (0/1),
-# audience-set format (:func:`outbox.keys.audience_set_format`), record lifetime, channel ('sms', 'voice', or ''
-# to keep the record's). Countries and topics are unions with what exists; a new language moves every membership
-# to the new language's sets. The voice set follows the record's channel.
-_SUBSCRIBE = """
-local rec = KEYS[1]
-local phone, lang, aset = ARGV[1], ARGV[2], ARGV[8]
-local old = redis.call('HMGET', rec, 'l', 'c', 't', 'ch')
-local ch = ARGV[10]
-if ch == '' then ch = old[4] or 'sms' end
-if ch == 'voice' then redis.call('SADD', KEYS[5], phone) else redis.call('SREM', KEYS[5], phone) end
-local function split(s, into) if s then for x in string.gmatch(s, '[^,]+') do into[x] = true end end return into end
-local function keys_of(set) local out = {} for k in pairs(set) do out[#out + 1] = k end table.sort(out) return out end
-local oc, ot = keys_of(split(old[2], {})), keys_of(split(old[3], {}))
-if old[1] and old[1] ~= lang then
-  for _, c in ipairs(oc) do for _, t in ipairs(ot) do
-    redis.call('SREM', string.format(aset, c, old[1], t), phone) end end
+# The record's pairs as a Lua set {"KE:safety" = true}: field ``p``, or a record from before pairs (``c`` × ``t``).
+_READ_PAIRS = """
+local function read_pairs(rec)
+  local old = redis.call('HMGET', rec, 'l', 'p', 'c', 't')
+  local held = {}
+  if old[2] then
+    for p in string.gmatch(old[2], '[^,]+') do held[p] = true end
+  elseif old[3] then
+    for c in string.gmatch(old[3], '[^,]+') do
+      for t in string.gmatch(old[4] or '', '[^,]+') do held[c .. ':' .. t] = true end end
+  end
+  return old[1], held
 end
-local cs = keys_of(split(ARGV[3], split(old[2], {})))
-local ts = keys_of(split(ARGV[4], split(old[3], {})))
-for _, c in ipairs(cs) do
+local function sorted_keys(set)
+  local out = {} for k in pairs(set) do out[#out + 1] = k end table.sort(out) return out
+end
+local function split_pair(p) return string.match(p, '^([^:]+):(.+)$') end
+"""
+
+# Merge pairs into the record and the index. KEYS: record, known countries, known languages, opt-out set, voice
+# set. ARGV: sealed phone, language, pairs csv (``KE:safety``), consent time, source, clear opt-out (0/1),
+# audience-set format (:func:`outbox.keys.audience_set_format`), record lifetime, channel ('sms', 'voice', or ''
+# to keep the record's). Pairs are a union with those held; a new language moves every membership to the new
+# language's sets. The voice set follows the record's channel.
+_SUBSCRIBE = _READ_PAIRS + """
+local rec = KEYS[1]
+local phone, lang, aset = ARGV[1], ARGV[2], ARGV[7]
+local old_lang, held = read_pairs(rec)
+local ch = ARGV[9]
+if ch == '' then ch = redis.call('HGET', rec, 'ch') or 'sms' end
+if ch == 'voice' then redis.call('SADD', KEYS[5], phone) else redis.call('SREM', KEYS[5], phone) end
+if old_lang and old_lang ~= lang then
+  for p in pairs(held) do local c, t = split_pair(p)
+    redis.call('SREM', string.format(aset, c, old_lang, t), phone) end
+end
+for p in string.gmatch(ARGV[3], '[^,]+') do held[p] = true end
+local list = sorted_keys(held)
+for _, p in ipairs(list) do local c, t = split_pair(p)
   redis.call('SADD', KEYS[2], c)
-  for _, t in ipairs(ts) do redis.call('SADD', string.format(aset, c, lang, t), phone) end
+  redis.call('SADD', string.format(aset, c, lang, t), phone)
 end
 redis.call('SADD', KEYS[3], lang)
-redis.call('HSET', rec, 'l', lang, 'c', table.concat(cs, ','), 't', table.concat(ts, ','), 'at', ARGV[5], 's', ARGV[6],
-  'ch', ch)
-redis.call('EXPIRE', rec, ARGV[9])
-if ARGV[7] == '1' then redis.call('SREM', KEYS[4], phone) end
+redis.call('HSET', rec, 'l', lang, 'p', table.concat(list, ','), 'at', ARGV[4], 's', ARGV[5], 'ch', ch)
+redis.call('HDEL', rec, 'c', 't')
+redis.call('EXPIRE', rec, ARGV[8])
+if ARGV[6] == '1' then redis.call('SREM', KEYS[4], phone) end
 return 1
 """
 
-# Remove memberships. KEYS: record, voice set. ARGV: phone, country or '', topic or '', audience-set format. Both empty:
-# every subscription. The record keeps countries × topics, so one (country, topic) pair leaves the index at once
-# and the record when the subscriber had only that country (the topic goes) or only that topic (the country goes).
-_UNSUBSCRIBE = """
+# Remove pairs. KEYS: record, voice set. ARGV: phone, country or '', topic or '', audience-set format. Every pair
+# matching both filters ('' = any) leaves the record and the index; a record left with none is deleted (returns 2)
+# and leaves the voice set.
+_UNSUBSCRIBE = _READ_PAIRS + """
 local rec = KEYS[1]
 local phone, only_c, only_t, aset = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local old = redis.call('HMGET', rec, 'l', 'c', 't')
-if not old[1] then return 0 end
-local oc, ot = {}, {}
-for c in string.gmatch(old[2] or '', '[^,]+') do oc[#oc + 1] = c end
-for t in string.gmatch(old[3] or '', '[^,]+') do ot[#ot + 1] = t end
-for _, c in ipairs(oc) do for _, t in ipairs(ot) do
+local lang, held = read_pairs(rec)
+if not lang then return 0 end
+for _, p in ipairs(sorted_keys(held)) do local c, t = split_pair(p)
   if (only_c == '' or only_c == c) and (only_t == '' or only_t == t) then
-    redis.call('SREM', string.format(aset, c, old[1], t), phone) end end end
-local drop_c, drop_t = only_c, only_t
-if only_c ~= '' and only_t ~= '' then
-  if #oc == 1 then drop_c = '' elseif #ot == 1 then drop_t = '' else return 1 end
+    redis.call('SREM', string.format(aset, c, lang, t), phone)
+    held[p] = nil
+  end
 end
-local cs, ts = {}, {}
-for _, c in ipairs(oc) do if not (drop_c == c or (drop_c == '' and drop_t == '')) then cs[#cs + 1] = c end end
-for _, t in ipairs(ot) do if not (drop_t == t or (drop_c == '' and drop_t == '')) then ts[#ts + 1] = t end end
-if #cs == 0 or #ts == 0 then
-  for _, c in ipairs(cs) do for _, t in ipairs(ts) do
-    redis.call('SREM', string.format(aset, c, old[1], t), phone) end end
+local list = sorted_keys(held)
+if #list == 0 then
   redis.call('DEL', rec)
   redis.call('SREM', KEYS[2], phone)
   return 2
 end
-redis.call('HSET', rec, 'c', table.concat(cs, ','), 't', table.concat(ts, ','))
+redis.call('HSET', rec, 'p', table.concat(list, ','))
+redis.call('HDEL', rec, 'c', 't')
 return 1
 """
 
@@ -113,12 +128,25 @@ return 1
 class Subscriber:
     phone: str
     language: str
-    countries: frozenset[str]
-    topics: frozenset[str]
+    #: What will arrive: (country, topic) pairs.
+    pairs: frozenset[tuple[str, str]]
     opted_out: bool
     consent_at: datetime
     #: How broadcasts reach them: ``sms`` or ``voice`` (a phone call that speaks the alert).
     channel: str = "sms"
+
+    @property
+    def countries(self) -> frozenset[str]:
+        """Every country of a pair held."""
+        return frozenset(c for c, _ in self.pairs)
+
+    @property
+    def topics(self) -> frozenset[str]:
+        """Every topic of a pair held (of any country)."""
+        return frozenset(t for _, t in self.pairs)
+
+    def topics_for(self, country: str) -> frozenset[str]:
+        return frozenset(t for c, t in self.pairs if c == country)
 
 
 @dataclass(frozen=True)
@@ -142,7 +170,8 @@ def _check(country: str, language: str, topics: Iterable[str]) -> tuple[str, str
 
 def subscribe(connection: Redis, keyring: Keyring, phone: str, *, country: str, language: str,
               topics: Iterable[str], source: str, channel: str | None = None) -> Subscriber:
-    """Add ``country`` and ``topics`` to the subscriber's (a new one is created), in ``language``.
+    """Add the pairs ``country`` × ``topics`` to the subscriber's (a new one is created), in ``language``; the
+    pairs already held stay as they are.
 
     The consent time becomes now and the record's lifetime starts again. An earlier opt-out is lifted only when
     ``source`` is the person's own request (:data:`OPT_IN_SOURCES`): an agency importing a list cannot override a
@@ -161,7 +190,8 @@ def subscribe(connection: Redis, keyring: Keyring, phone: str, *, country: str, 
 
 def unsubscribe(connection: Redis, keyring: Keyring, phone: str, *, country: str | None = None,
                 topic: str | None = None) -> Subscriber | None:
-    """Remove one country, one topic, one pair, or (both None) every subscription; None when none is left."""
+    """Remove the pairs of one country, of one topic, one pair, or (both None) every pair; None when none is
+    left."""
     token = keyring.seal(phone)
     _script(connection, _UNSUBSCRIBE)(keys=[keys.subscriber(token), keys.voice_subscribers()], args=[
         token, (country or "").upper(), topic or "", keys.audience_set_format(),
@@ -178,11 +208,17 @@ def get(connection: Redis, keyring: Keyring, phone: str) -> Subscriber | None:
     if not raw:
         return None
     f = {k.decode(): v.decode() for k, v in raw.items()}
-    return Subscriber(
-        phone=phone, language=f["l"], countries=frozenset(filter(None, f.get("c", "").split(","))),
-        topics=frozenset(filter(None, f.get("t", "").split(","))), opted_out=bool(opted),
-        consent_at=datetime.fromisoformat(f["at"]), channel=f.get("ch") or "sms",
-    )
+    return Subscriber(phone=phone, language=f["l"], pairs=_pairs(f), opted_out=bool(opted),
+                      consent_at=datetime.fromisoformat(f["at"]), channel=f.get("ch") or "sms")
+
+
+def _pairs(record: dict[str, str]) -> frozenset[tuple[str, str]]:
+    """The record's pairs (``p``: ``KE:safety,JO:weather``); a record from before pairs held countries × topics."""
+    if "p" in record:
+        return frozenset((c, t) for c, _, t in (p.partition(":") for p in record["p"].split(",")) if c and t)
+    countries = filter(None, record.get("c", "").split(","))
+    topics = [t for t in record.get("t", "").split(",") if t]
+    return frozenset((c, t) for c in countries for t in topics)
 
 
 def language_of(connection: Redis, tokens: Sequence[str]) -> list[str | None]:
@@ -311,8 +347,8 @@ def _subscribe_keys(token: str) -> list[str]:
 
 def _subscribe_args(token: str, language: str, country: str, topics: Sequence[str], now: str,
                     source: str, channel: str | None = None) -> list[Any]:
-    return [token, language, country, ",".join(topics), now, source, "1" if source in OPT_IN_SOURCES else "0",
-            keys.audience_set_format(), SUBSCRIBER_TTL_S, channel or ""]
+    return [token, language, ",".join(f"{country}:{topic}" for topic in topics), now, source,
+            "1" if source in OPT_IN_SOURCES else "0", keys.audience_set_format(), SUBSCRIBER_TTL_S, channel or ""]
 
 
 def _script(connection: Redis, source: str) -> Any:

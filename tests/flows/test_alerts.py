@@ -6,6 +6,7 @@ from flask.testing import FlaskClient
 from redis import Redis
 
 from handlers import alerts
+from menus.gsm import fits_ussd
 from outbox import subscribers
 from tests.conftest import TEST_KEYRING
 from tests.flows.conftest import fresh, handset
@@ -33,11 +34,11 @@ def test_subscribe_here_list_and_cancel(client: FlaskClient, redis: Redis) -> No
     fresh(phone)
     mine = phone.send("3", "3")
     assert "Pilipinas" in mine or "Philippines" in mine
-    assert phone.send("1").startswith("END ")  # stop the first country listed
+    assert phone.send("1", "1").startswith("END ")  # stop alerts: the first country listed
     record = subscribers.get(redis, TEST_KEYRING, "+639171234567")
     assert record is not None and record.countries == frozenset({"SA"})
     fresh(phone)
-    phone.send("3", "3")
+    phone.send("3", "3", "1")
     phone.send("2")  # stop all
     after = subscribers.get(redis, TEST_KEYRING, "+639171234567")
     assert after is None or not after.countries
@@ -79,3 +80,41 @@ def test_latest_alerts_in_the_callers_language_paginated(client: FlaskClient, re
     shown = "\n".join(pages)
     assert all(f"Onyo la mafuriko {n}" in shown for n in range(3))
     assert all(fits_ussd(page[4:], 160) for page in pages)
+
+
+def test_alerts_are_country_topic_pairs_and_the_list_shows_exactly_them(client: FlaskClient, redis: Redis) -> None:
+    """Issue #8 item 6: Lebanon/Safety, then Jordan/Weather, gives those two pairs (it once gave safety and
+    weather for both while the screen said otherwise); "My alerts" lists each country with its own topics."""
+    phone = handset(client, "BD")
+    countries = phone.send("3", "2")
+    assert "7 Lebanon" in countries and "8 Jordan" in countries
+    assert "Safety" in phone.send("7") and phone.send("1").startswith("END ")
+    fresh(phone)
+    phone.send("3", "2", "8")
+    assert phone.send("3").startswith("END ")  # weather
+    record = subscribers.get(redis, TEST_KEYRING, "+8801712345678")
+    assert record is not None and record.pairs == {("LB", "safety"), ("JO", "weather")}
+    fresh(phone)
+    mine = phone.send("3", "3")
+    assert mine == "CON Your alerts:\nJordan: Weather\nLebanon: Safety\n1 Stop alerts\n0 Back\n00 Home", mine
+    stop = phone.send("1")
+    assert stop.startswith("CON Stop alerts for which country?\n1 Jordan\n2 Lebanon\n3 Stop all alerts"), stop
+    assert phone.send("1").startswith("END ")  # stop Jordan
+    record = subscribers.get(redis, TEST_KEYRING, "+8801712345678")
+    assert record is not None and record.pairs == {("LB", "safety")}
+
+
+def test_my_alerts_in_arabic_fits_and_its_stop_list_keeps_every_option_on_one_page(client: FlaskClient,
+                                                                                    redis: Redis) -> None:
+    for country, topics in (("LB", ["safety"]), ("JO", list(subscribers.TOPICS)), ("QA", ["work"])):
+        subscribers.subscribe(redis, TEST_KEYRING, "+8801712345678", country=country, language="ar",
+                              topics=topics, source="ussd")
+    phone = handset(client, "BD", lang_option="4")
+    shown = [phone.send("3", "3")]
+    while "\n98 " in shown[-1]:
+        shown.append(phone.send("98"))
+    assert all(fits_ussd(page[4:], 160) for page in shown)
+    text = "\n".join(shown)
+    assert "الأردن: كل المواضيع" in text and "لبنان: السلامة" in text and "قطر: حقوق العمل" in text, text
+    stop = phone.send("1")
+    assert "1 الأردن" in stop and "2 لبنان" in stop and "3 قطر" in stop and "\n4 " in stop and "98" not in stop

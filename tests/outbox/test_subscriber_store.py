@@ -50,8 +50,9 @@ def test_subscribe_merges_and_optout_is_respected(redis):
     assert sub.countries == {"KE"} and sub.topics == {"weather"} and not sub.opted_out
     sub = subscribers.subscribe(redis, TEST_KEYRING, phone, country="UG", language="sw", topics=["health"],
                                 source="ussd")
-    assert sub.countries == {"KE", "UG"} and sub.topics == {"weather", "health"}
-    assert subscribers.count(redis, country="UG", topic="weather") == 1
+    assert sub.pairs == {("KE", "weather"), ("UG", "health")}
+    assert subscribers.count(redis, country="UG", topic="health") == 1
+    assert subscribers.count(redis, country="UG", topic="weather") == 0  # a pair never held
     subscribers.opt_out(redis, TEST_KEYRING, phone)
     subscribers.subscribe(redis, TEST_KEYRING, phone, country="KE", language="en", topics=["work"], source="api")
     assert subscribers.get(redis, TEST_KEYRING, phone).opted_out  # an agency import does not undo a STOP
@@ -112,3 +113,52 @@ def test_latest_for_country(redis, outbox_config):
     latest = broadcasts.latest_for_country(redis, "KE")
     assert [a.texts["sw"] for a in latest] == ["second-sw", "first-sw"]
     assert broadcasts.latest_for_country(redis, "UG") == []
+
+
+def test_subscriptions_are_exactly_the_pairs_subscribed(redis):
+    """Issue #8 item 6: Lebanon/Safety then Jordan/Weather is those two pairs, not safety and weather for both;
+    the audience sets hold the same pairs, so a broadcast reaches the subscriber only through one of them."""
+    phone = "+8801712345678"
+    subscribers.subscribe(redis, TEST_KEYRING, phone, country="LB", language="en", topics=["safety"], source="ussd")
+    sub = subscribers.subscribe(redis, TEST_KEYRING, phone, country="JO", language="en", topics=["weather"],
+                                source="ussd")
+    assert sub.pairs == {("LB", "safety"), ("JO", "weather")}
+    assert sub.topics_for("LB") == {"safety"} and sub.topics_for("JO") == {"weather"}
+    token = TEST_KEYRING.seal(phone)
+    held = {(c, t) for c in ("LB", "JO") for t in subscribers.TOPICS
+            if redis.sismember(keys.audience_set(c, "en", t), token)}
+    assert held == {("LB", "safety"), ("JO", "weather")}
+    assert subscribers.count(redis, country="LB", topic="weather") == 0
+    assert subscribers.count(redis, country="JO", topic="safety") == 0
+    # a new language moves every pair, and only those pairs
+    subscribers.subscribe(redis, TEST_KEYRING, phone, country="JO", language="ar", topics=["health"], source="sms")
+    assert subscribers.count(redis, language="en") == 0
+    assert [subscribers.count(redis, country=c, language="ar", topic=t) for c, t in
+            (("LB", "safety"), ("JO", "weather"), ("JO", "health"), ("LB", "health"))] == [1, 1, 1, 0]
+    sub = subscribers.unsubscribe(redis, TEST_KEYRING, phone, country="JO", topic="weather")
+    assert sub.pairs == {("LB", "safety"), ("JO", "health")}
+    assert subscribers.count(redis, country="JO", topic="weather") == 0
+
+
+def test_a_record_from_before_pairs_reads_as_its_cross_product(redis):
+    """Demo data written before pairs (countries ``c`` × topics ``t``, and that cross product in the index) needs
+    no migration: it reads as those pairs, and its next change rewrites it as pairs, index and record agreeing."""
+    phone = "+254711000001"
+    token = TEST_KEYRING.seal(phone)
+    redis.hset(keys.subscriber(token), mapping={"l": "sw", "c": "KE,UG", "t": "health,weather",
+                                                 "at": "2026-01-01T00:00:00+00:00", "s": "api"})
+    for c in ("KE", "UG"):
+        for t in ("health", "weather"):
+            redis.sadd(keys.audience_set(c, "sw", t), token)
+    redis.sadd(keys.known_countries(), "KE", "UG")
+    redis.sadd(keys.known_languages(), "sw")
+    sub = subscribers.get(redis, TEST_KEYRING, phone)
+    assert sub.pairs == {("KE", "health"), ("KE", "weather"), ("UG", "health"), ("UG", "weather")}
+    sub = subscribers.unsubscribe(redis, TEST_KEYRING, phone, country="UG", topic="health")
+    assert sub.pairs == {("KE", "health"), ("KE", "weather"), ("UG", "weather")}
+    assert not redis.hexists(keys.subscriber(token), "c") and subscribers.count(redis, country="UG") == 1
+    assert subscribers.count(redis, country="UG", topic="health") == 0
+    sub = subscribers.subscribe(redis, TEST_KEYRING, phone, country="QA", language="sw", topics=["work"],
+                                source="sms")
+    assert sub.pairs == {("KE", "health"), ("KE", "weather"), ("UG", "weather"), ("QA", "work")}
+    assert subscribers.count(redis) == 1 and subscribers.count(redis, topic="work") == 1
