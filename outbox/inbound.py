@@ -207,7 +207,7 @@ def _start(connection: Redis, config: OutboxConfig, catalog: Catalog, phone: str
     subscribers.subscribe(connection, config.keyring, phone, country=country, language=language,
                           topics=subscribers.TOPICS, source="sms")
     return "join", catalog.text(language, "sms.joined", country=names.country_name(country, language),
-                                language=catalog.text(language, f"language.{language}"))
+                                language=_language_label(catalog, language, language))
 
 
 def _join(connection: Redis, config: OutboxConfig, catalog: Catalog, phone: str, keyword: Keyword,
@@ -221,8 +221,7 @@ def _join(connection: Redis, config: OutboxConfig, catalog: Catalog, phone: str,
         if reading.problem == "country_ambiguous":
             params["choices"] = ", ".join(names.country_name(c, reply_lang) for c in reading.choices)
         if reading.problem == "language_unknown":
-            params["languages"] = ", ".join(catalog.text(reply_lang, f"language.{lang}")
-                                            for lang in catalog.languages)
+            params["languages"] = ", ".join(_language_label(catalog, reply_lang, lang) for lang in catalog.languages)
         return "ask", catalog.text(reply_lang, f"sms.join.{reading.problem}", **params)
     country = reading.country or (min(existing.countries) if existing and existing.countries else None) \
         or region_of(phone)
@@ -234,7 +233,17 @@ def _join(connection: Redis, config: OutboxConfig, catalog: Catalog, phone: str,
     subscribers.subscribe(connection, config.keyring, phone, country=country, language=language,
                           topics=subscribers.TOPICS, source="sms")
     return "join", catalog.text(reply_lang, "sms.joined", country=names.country_name(country, reply_lang),
-                                language=catalog.text(reply_lang, f"language.{language}"))
+                                language=_language_label(catalog, reply_lang, language))
+
+
+def _language_label(catalog: Catalog, reply_lang: str, code: str) -> str:
+    """A language as a reply names it: its own name, as the language menu shows it (``Kiswahili``), unless that
+    name alone would turn a GSM-7 reply into UCS-2 (``العربية`` in English: twice the segments), where the reply
+    language's name for it is used (``Arabic``)."""
+    own = catalog.text(reply_lang, f"language.{code}")
+    if is_gsm7(to_gsm_lookalikes(own)) or not is_gsm7(catalog.text(reply_lang, "sms.joined")):
+        return own
+    return names.language_name(code, reply_lang) or own
 
 
 @dataclass(frozen=True)

@@ -141,3 +141,13 @@ def country_name(code: str, lang: str) -> str:
         return str(Locale.parse(lang).territories.get(code) or code)
     except (UnknownLocaleError, ValueError):
         return code
+
+
+def language_name(code: str, lang: str) -> str | None:
+    """``code``'s name in ``lang`` (CLDR), capitalised as a name in a list (``arabe`` → ``Arabe``); None when
+    CLDR has none."""
+    try:
+        name = Locale.parse(lang).languages.get(code)
+    except (UnknownLocaleError, ValueError):
+        return None
+    return name[:1].upper() + name[1:] if name else None

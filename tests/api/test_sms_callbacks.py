@@ -12,6 +12,7 @@ from rq import Queue
 
 from gateway.app import create_app
 from menus.catalog import LOCALE_DIR, Catalog
+from menus.gsm import sms_segments
 from outbox import inbound, subscribers
 from outbox.config import OutboxConfig
 from tests.conftest import TEST_KEYRING
@@ -136,7 +137,7 @@ def test_help_names_no_codes_and_its_example_works(client, redis, drain, at_serv
     [reply] = at_server.messages_to("+8801712345678")
     assert reply == catalog.text(lang, "sms.help")
     assert "ISO" not in reply and "<" not in reply and not re.search(r"\b[A-Z]{2}\b(?!S)", reply.replace("SMS", ""))
-    example = re.search(r"(?:e\.g\.|par ex\.|mfano|مثال:|hal\.) ([^.]+)\.", reply)
+    example = re.search(r"(?:e\.g\.|ex\.|mfano|مثال:|hal\.) ([^.]+)\.", reply)
     assert example, reply
     assert inbound.parse(example.group(1), catalog).action == "start"
     _inbound(client, example.group(1), id="h2", sender="+8801712345678")
@@ -207,3 +208,25 @@ def test_another_action_plugs_in_by_catalog_key_and_route(redis):
     assert inbound.handle(redis, config, sender="+254711000001", text="check AB12CD", inbound_id="c1",
                           routes={"check": route}).action == "duplicate"
     assert inbound.handle(redis, config, sender="+254711000001", text="check x", inbound_id="c2").action == "ignored"
+
+
+def test_a_reply_missing_in_one_language_is_a_check_menus_fault(tmp_path):
+    shutil.copytree(LOCALE_DIR, tmp_path / "locale")
+    swahili = tmp_path / "locale" / "sms" / "sw.po"
+    swahili.write_text(swahili.read_text().replace('msgid "sms.help"', 'msgid "sms.help.old"'))
+    faults = Catalog.load(tmp_path / "locale").faults()
+    assert "sw.po: 'sms.help' is not translated" in faults
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "sw", "tl"])
+def test_every_reply_in_a_latin_language_is_one_gsm7_sms(lang):
+    """A reply is paid per segment: in GSM-7 languages each is one (160 septets), its names included, and naming
+    Arabic does not turn it into UCS-2."""
+    catalog = Catalog.load()
+    languages = ", ".join(inbound._language_label(catalog, lang, code) for code in catalog.languages)
+    for key in (k for k in catalog.messages[lang] if k.startswith("sms.") and not k.startswith("sms.keywords.")):
+        text = catalog.text(lang, key, country="Saudi Arabia", language=inbound._language_label(catalog, lang, "ar"),
+                            words="x" * inbound.ECHO_CHARS, choices="Congo - Kinshasa, Congo - Brazzaville",
+                            languages=languages)
+        segments = sms_segments(text)
+        assert (segments.encoding, segments.segments) == ("GSM-7", 1), (key, text)
