@@ -95,6 +95,7 @@ HANDLERS: dict[str, Handler[handler_services.Services]] = {
     "alerts.topics": alerts.topics,
     "alerts.subscribe": alerts.subscribe,
     "alerts.mine": alerts.mine,
+    "alerts.list": alerts.pairs,
     "alerts.stop": alerts.stop,
     "alerts.cancel": alerts.cancel,
     "alerts.latest": alerts.latest,

@@ -76,26 +76,46 @@ def subscribe(call: Call) -> Reply:
 
 def mine(call: Call) -> Reply:
     """``alerts.mine``: exactly what will arrive, one line per country with its own topics (a subscription is
-    (country, topic) pairs), then the way to stop some. An opted-out number receives nothing, and is told so."""
+    (country, topic) pairs), and "Stop alerts". When the list and that option do not share one page (many
+    countries, an Arabic page of 80 units), a menu instead: "See your alerts" (:func:`pairs`, a data screen that
+    may run onto more pages) and "Stop alerts", so no option is ever behind "98". An opted-out number receives
+    nothing, and is told so."""
     svc = services(call)
     record = subscribers.get(svc.redis, svc.keyring, call.caller.phone)
     if record is None or record.opted_out or not record.pairs:
         return Reply(text=call.t("alerts.mine.none"))
-    lang = call.caller.lang
-    lines = [call.t("alerts.mine.pair", country=country_name(c, lang), topics=_topic_names(call, record, c))
-             for c in sorted(record.countries)]
-    return Reply(text=call.t("alerts.mine.pairs"), lines=lines,
-                 choices=[Choice(call.t("alerts.mine.stop"), Target(goto="alerts.stop"))])
+    header, lines = call.t("alerts.mine.pairs"), _pair_lines(call, record)
+    stop_choice = Choice(call.t("alerts.mine.stop"), Target(goto="alerts.stop"))
+    # As options (each numbered), with "home" as one more, the page is at least as long as the real one.
+    if call.fits([header, *lines, stop_choice.label, call.t("common.home")]):
+        return Reply(text=header, lines=lines, choices=[stop_choice])
+    return Reply(text=header, choices=[Choice(call.t("alerts.mine.list"), Target(goto="alerts.list")), stop_choice])
+
+
+def pairs(call: Call) -> Reply:
+    """``alerts.list``: every (country, topics) line of the caller's alerts, a data screen."""
+    svc = services(call)
+    record = subscribers.get(svc.redis, svc.keyring, call.caller.phone)
+    if record is None or record.opted_out or not record.pairs:
+        return Reply(text=call.t("alerts.mine.none"))
+    return Reply(text=call.t("alerts.mine.pairs"), lines=_pair_lines(call, record))
+
+
+def _pair_lines(call: Call, record: subscribers.Subscriber) -> list[str]:
+    return [call.t("alerts.mine.pair", country=country_name(c, call.caller.lang), topics=_topic_names(call, record, c))
+            for c in sorted(record.countries)]
 
 
 def stop(call: Call) -> Reply:
-    """``alerts.stop``: the caller's countries (names only, so the list stays on one page), each stoppable, and
-    every alert at once."""
+    """``alerts.stop``: the caller's countries (names only, as many as fit one page), each stoppable, and every
+    alert at once; nothing to stop says so."""
     svc = services(call)
     record = subscribers.get(svc.redis, svc.keyring, call.caller.phone)
+    if record is None or not record.pairs:
+        return Reply(text=call.t("alerts.mine.none"))
     every = Choice(call.t("alerts.cancel.all"), Target(action="alerts.cancel", params={"country": "*"}))
     choices: list[Choice] = []
-    for code in sorted(record.countries) if record is not None else []:
+    for code in sorted(record.countries):
         choice = Choice(country_name(code, call.caller.lang), Target(action="alerts.cancel", params={"country": code}))
         if not call.fits([*(c.label for c in choices), choice.label, every.label]):
             break  # as many as fit beside "stop all" on the first page (CONTRACT §2)
