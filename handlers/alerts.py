@@ -76,20 +76,24 @@ def subscribe(call: Call) -> Reply:
 
 def mine(call: Call) -> Reply:
     """``alerts.mine``: exactly what will arrive, one line per country with its own topics (a subscription is
-    (country, topic) pairs), and "Stop alerts". When the list and that option do not share one page (many
-    countries, an Arabic page of 80 units), a menu instead: "See your alerts" (:func:`pairs`, a data screen that
-    may run onto more pages) and "Stop alerts", so no option is ever behind "98". An opted-out number receives
-    nothing, and is told so."""
+    (country, topic) pairs), and "Stop <country> alerts" for each, and "Stop all alerts". When that does not fit
+    one page (many countries, an Arabic page of 80 units), a menu instead: "See your alerts" (:func:`pairs`, a
+    data screen that may run onto more pages) and "Stop alerts" (:func:`stop`), so no option is ever behind "98".
+    An opted-out number receives nothing, and is told so."""
     svc = services(call)
     record = subscribers.get(svc.redis, svc.keyring, call.caller.phone)
     if record is None or record.opted_out or not record.pairs:
         return Reply(text=call.t("alerts.mine.none"))
+    lang = call.caller.lang
     header, lines = call.t("alerts.mine.pairs"), _pair_lines(call, record)
-    stop_choice = Choice(call.t("alerts.mine.stop"), Target(goto="alerts.stop"))
+    choices = [Choice(call.t("alerts.cancel.country", country=country_name(code, lang)),
+                      Target(action="alerts.cancel", params={"country": code})) for code in sorted(record.countries)]
+    choices.append(Choice(call.t("alerts.cancel.all"), Target(action="alerts.cancel", params={"country": "*"})))
     # As options (each numbered), with "home" as one more, the page is at least as long as the real one.
-    if call.fits([header, *lines, stop_choice.label, call.t("common.home")]):
-        return Reply(text=header, lines=lines, choices=[stop_choice])
-    return Reply(text=header, choices=[Choice(call.t("alerts.mine.list"), Target(goto="alerts.list")), stop_choice])
+    if call.fits([header, *lines, *(c.label for c in choices), call.t("common.home")]):
+        return Reply(text=header, lines=lines, choices=choices)
+    return Reply(text=header, choices=[Choice(call.t("alerts.mine.list"), Target(goto="alerts.list")),
+                                       Choice(call.t("alerts.mine.stop"), Target(goto="alerts.stop"))])
 
 
 def pairs(call: Call) -> Reply:
