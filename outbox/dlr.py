@@ -42,22 +42,28 @@ local function count(meta, status)
 end
 """
 
-# KEYS: message key, broadcast record (none for single messages). ARGV: broadcast id, ttl. Returns the early
-# final status it counted, or nil.
+# KEYS: the broadcast record (only when ARGV[3] is 2; none for single messages), then every message key of one
+# provider answer. ARGV: broadcast id, ttl, index of the first message key. Each id is recorded once; an early
+# report kept as ``?|<status>`` is applied (and its final status counted). One script per batch: a pipeline of 500
+# single-key scripts was 40 % of a worker's time per batch (bench/RESULTS.md). Returns the early finals counted.
 _RECORD = Lua("""
 local final = """ + _FINAL_LUA + _COUNT_LUA + """
-local cur = redis.call('GET', KEYS[1])
-if cur and string.sub(cur, 1, 2) == '?|' then
-  local status = string.sub(cur, 3)
-  redis.call('SET', KEYS[1], ARGV[1] .. '|' .. status, 'EX', tonumber(ARGV[2]))
-  if final[status] then
-    if KEYS[2] then count(KEYS[2], status) end
-    return status
+local bid, ttl, first = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local counted = 0
+for i = first, #KEYS do
+  local cur = redis.call('GET', KEYS[i])
+  if cur and string.sub(cur, 1, 2) == '?|' then
+    local status = string.sub(cur, 3)
+    redis.call('SET', KEYS[i], bid .. '|' .. status, 'EX', ttl)
+    if final[status] then
+      if first == 2 then count(KEYS[1], status) end
+      counted = counted + 1
+    end
+  elseif not cur then
+    redis.call('SET', KEYS[i], bid .. '|', 'EX', ttl)
   end
-  return false
 end
-if not cur then redis.call('SET', KEYS[1], ARGV[1] .. '|', 'EX', tonumber(ARGV[2])) end
-return false
+return counted
 """)
 
 # KEYS: message key. ARGV: status, ttl, broadcast record key format (``%s`` for the id), the single-message id.
@@ -85,10 +91,9 @@ return {'seen'}
 def record_sent(connection: Redis, broadcast_id: str, message_ids: Iterable[str]) -> None:
     """Remember which broadcast each message id belongs to; count reports that came first."""
     record = [] if broadcast_id == SINGLE else [keys.broadcast(broadcast_id)]
-    pipe = connection.pipeline(transaction=False)
-    for message_id in message_ids:
-        _RECORD(pipe, [keys.message(message_id), *record], [broadcast_id, MESSAGE_TTL_S])
-    pipe.execute()
+    messages = [keys.message(message_id) for message_id in message_ids]
+    if messages:
+        _RECORD(connection, [*record, *messages], [broadcast_id, MESSAGE_TTL_S, len(record) + 1])
 
 
 def report(connection: Redis, message_id: str, status: str) -> str:
