@@ -198,3 +198,29 @@ def test_create_time_does_not_grow_with_the_audience(conn, client, outbox_config
     answer = client.post("/api/v1/broadcasts", headers=headers, json={
         "message": {"sw": "Onyo"}, "audience": {"countries": ["KE"], "topics": ["health"]}})
     assert answer.status_code == 422 and answer.get_json()["error"]["code"] == "empty_audience"
+
+
+def test_test_provider_answers_after_its_latency_and_serves_requests_at_once():
+    """tests/at_server.py's latency is per request, as a busy real API's, and requests overlap (one thread each),
+    so the benchmark's workers are limited by the latency, not by the test server."""
+    import json
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from outbox.provider import AfricasTalkingProvider
+    from tests.at_server import ATServer
+
+    server = ATServer(latency_ms=300).start()
+    try:
+        provider = AfricasTalkingProvider("u", "key", api_url=server.url, timeout=(1.0, 3.0))
+        started = time.perf_counter()
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda i: provider.send("x", [f"+2547110{i:05d}"]), range(4)))
+        took = time.perf_counter() - started
+        assert all(a[0].accepted for a in answers)
+        assert 0.3 <= took < 0.9, took
+        with urllib.request.urlopen(server.url + "/stats", timeout=5) as answer:
+            stats = json.loads(answer.read())
+        assert stats["requests"] == 4 and stats["recipients"] == 4 and stats["last_at"] >= stats["first_at"] > 0
+    finally:
+        server.stop()
