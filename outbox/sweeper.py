@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from redis import Redis
+from rq import Queue
 from rq.job import Job
 
 from redis_reply import optional_text, texts
@@ -110,19 +111,33 @@ def _sweep_one(connection: Redis, config: OutboxConfig, broadcast_id: str, now: 
 
 def _live(connection: Redis, job_ids: Sequence[str], config: OutboxConfig, now: float) -> list[bool | None]:
     """Per job: True while queued or recently started, False when dead (failed, finished, started by a worker
-    that has been gone longer than a lease), None when no such job exists."""
+    that has been gone longer than a lease, or said to be queued for longer than a lease but in no queue), None
+    when no such job exists.
+
+    A worker pops a job from its queue (``BLPOP``) and only then marks it started: one that loses Redis in between
+    (a restart, a failover) leaves the job "queued" in no queue, and nothing else would ever run it."""
     pipe = connection.pipeline(transaction=False)
     for job_id in job_ids:
-        pipe.hmget(Job.key_for(job_id), "status", "started_at")
+        pipe.hmget(Job.key_for(job_id), "status", "started_at", "enqueued_at", "origin")
     out: list[bool | None] = []
-    for status, started_at in pipe.execute():
+    waiting: dict[str, set[str]] = {}  # queue name -> the job ids in it, read once per call when needed
+    for job_id, (status, started_at, enqueued_at, origin) in zip(job_ids, pipe.execute(), strict=True):
         if status is None:
             out.append(None)
+        elif status == b"queued" and enqueued_at and origin and now - _epoch(enqueued_at) >= config.lease_s:
+            name = origin.decode()
+            if name not in waiting:
+                waiting[name] = set(texts(connection.lrange(Queue(name, connection=connection).key, 0, -1)))
+            out.append(job_id in waiting[name])
         elif status in _LIVE:
             out.append(True)
         elif status == b"started" and started_at:
-            started = datetime.fromisoformat(started_at.decode().replace("Z", "+00:00")).timestamp()
-            out.append(now - started < config.lease_s)
+            out.append(now - _epoch(started_at) < config.lease_s)
         else:
             out.append(False)
     return out
+
+
+def _epoch(stamp: bytes) -> float:
+    """One of RQ's timestamps (ISO-8601 UTC) as an epoch."""
+    return datetime.fromisoformat(stamp.decode().replace("Z", "+00:00")).timestamp()

@@ -224,3 +224,22 @@ def test_test_provider_answers_after_its_latency_and_serves_requests_at_once():
         assert stats["requests"] == 4 and stats["recipients"] == 4 and stats["last_at"] >= stats["first_at"] > 0
     finally:
         server.stop()
+
+
+def test_a_job_popped_by_a_worker_that_lost_redis_is_run_again(conn, at_server, drain, outbox_config):
+    """A worker pops a job (BLPOP) and only then marks it started; one that loses Redis in between leaves it
+    "queued" in no queue. After a lease the sweeper sees that and re-drives the batch."""
+    from rq import Queue, SimpleWorker
+
+    phones = _import(conn, 120)
+    view = broadcasts.create(conn, "a", BroadcastRequest(message={"sw": "x"}, countries=("KE",)), outbox_config)
+    SimpleWorker([Queue("normal", connection=conn)], connection=conn).work(burst=True, max_jobs=1)  # the fan-out
+    normal = Queue("normal", connection=conn)
+    assert conn.lpop(normal.key)  # popped by a worker that then lost Redis
+    sweep(conn, outbox_config, now=time.time() + 1, force=True)  # within a lease: still trusted
+    drain()
+    assert broadcasts.view(conn, view["id"])["status"] == "sending"
+    sweep(conn, outbox_config, now=time.time() + outbox_config.lease_s + 1, force=True)
+    drain()
+    assert broadcasts.view(conn, view["id"])["status"] == "done"
+    assert sorted(at_server.all_recipients()) == sorted(phones)

@@ -25,12 +25,13 @@ BATCH = 20
 N = 400
 
 
-def _worker(redis_url: str, at_url: str) -> subprocess.Popen[bytes]:
+def _worker(redis_url: str, at_url: str, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "REDIS_URL": redis_url, "SMS_PROVIDER": "africastalking", "AT_USERNAME": "drill",
            "AT_API_KEY": "key", "AT_API_URL": at_url, "SMS_BATCH_SIZE": str(BATCH), "SMS_LEASE_S": "5",
-           "SMS_SWEEP_INTERVAL_S": "1", "LOG_LEVEL": "WARNING", "GATEWAY_SECRET": TEST_SECRET}
-    return subprocess.Popen([sys.executable, "-m", "gateway", "worker"], env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+           "SMS_SWEEP_INTERVAL_S": "1", "LOG_LEVEL": "INFO", "GATEWAY_SECRET": TEST_SECRET}
+    with log.open("ab") as out:  # kept with the test's files, to read when a drill fails
+        return subprocess.Popen([sys.executable, "-m", "gateway", "worker"], env=env, start_new_session=True,
+                                stdout=out, stderr=subprocess.STDOUT)
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
@@ -82,10 +83,10 @@ def _assert_no_loss(at_server, phones: list[str], view: dict) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-def test_kill_9_worker_mid_broadcast(redis, redis_url, at_server):
+def test_kill_9_worker_mid_broadcast(redis, redis_url, at_server, tmp_path):
     at_server.behaviour.delay_s = 0.1
     broadcast_id, phones = _broadcast(redis)
-    first = _worker(redis_url, at_server.url)
+    first = _worker(redis_url, at_server.url, tmp_path / "worker-1.log")
     try:
         _wait_requests(at_server, 5)
         _kill(first)
@@ -93,7 +94,7 @@ def test_kill_9_worker_mid_broadcast(redis, redis_url, at_server):
         assert sent_before < N // BATCH, "the drill must kill the worker mid-broadcast"
     finally:
         _kill(first)
-    second = _worker(redis_url, at_server.url)
+    second = _worker(redis_url, at_server.url, tmp_path / "worker-2.log")
     try:
         view = _wait_done(redis, broadcast_id, 60)
     finally:
@@ -131,7 +132,7 @@ def test_redis_restart_mid_broadcast(at_server, tmp_path):
     try:
         at_server.behaviour.delay_s = 0.1
         broadcast_id, phones = _broadcast(conn)
-        worker = _worker(f"redis://127.0.0.1:{port}/0", at_server.url)
+        worker = _worker(f"redis://127.0.0.1:{port}/0", at_server.url, tmp_path / "worker.log")
         _wait_requests(at_server, 5)
         server.send_signal(signal.SIGTERM)  # a restart: Redis writes its AOF and exits
         server.wait(timeout=10)
