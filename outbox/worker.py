@@ -72,9 +72,12 @@ def run_worker(connection: Redis, *, provider: Provider, config: OutboxConfig, b
     worked = False
     try:
         while True:
-            worker = SimpleWorker(queues, connection=connection)
+            worker = None
             started = time.monotonic()
             try:
+                # Inside the try: RQ's constructor talks to Redis (CLIENT SETNAME), so a worker restarting during
+                # an outage would otherwise die here (tests/outbox/test_crash_drills.py).
+                worker = SimpleWorker(queues, connection=connection)
                 worked = worker.work(burst=burst, with_scheduler=not burst, logging_level=logging_level) or worked
             except RedisError as exc:
                 log.warning("Worker lost Redis (%s); reconnecting in %.0f s.", type(exc).__name__, pause)
@@ -83,7 +86,8 @@ def run_worker(connection: Redis, *, provider: Provider, config: OutboxConfig, b
                 if burst or worker._stop_requested or worker._shutdown_requested_date is not None:
                     return worked
                 log.warning("Worker stopped without a request (Redis gone?); restarting in %.0f s.", pause)
-            _unsubscribe(worker)
+            if worker is not None:
+                _unsubscribe(worker)
             if time.monotonic() - started > RECONNECT_MAX_S:
                 pause = RECONNECT_MIN_S  # it had been working: a fresh outage starts with a short wait
             time.sleep(pause)

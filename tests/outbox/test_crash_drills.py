@@ -145,3 +145,26 @@ def test_redis_restart_mid_broadcast(at_server, tmp_path):
             _kill(worker)
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_worker_started_while_redis_is_down_waits_for_it(at_server, tmp_path):
+    """RQ's worker talks to Redis as it is built; a worker (re)starting its loop during an outage must retry, not
+    die (it did: the broadcast of the restart drill then stalled with nobody left to send it)."""
+    port = _free_port()
+    worker = _worker(f"redis://127.0.0.1:{port}/0", at_server.url, tmp_path / "worker.log")
+    server = None
+    try:
+        time.sleep(2.5)  # at least one attempt to build RQ's worker against no Redis
+        assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-2000:]
+        server = _redis_server(port, tmp_path)
+        conn = Redis(port=port)
+        broadcast_id, phones = _broadcast(conn)
+        view = _wait_done(conn, broadcast_id, 60)
+        _assert_no_loss(at_server, phones, view)
+    finally:
+        _kill(worker)
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
