@@ -182,9 +182,26 @@ def _deferred_bounds(connection: Redis, request: BroadcastRequest) -> dict[str, 
     return {lang: n for lang, n in bounds.items() if n}
 
 
-# KEYS: the broadcast's record. ARGV: recipients, opted out, estimate JSON, cost JSON, voice estimate JSON. The
-# exact figures of a deferred audience replace the bounds, once, unless the broadcast already stopped (then
-# nothing is queued).
+# KEYS: the record, the language's resolved set, the opt-out set, the voice subscribers, a scratch key, then the
+# audience sets. ARGV: language, lifetime in ms. Resolve one language of a deferred audience and note its figures
+# in the record (``r:<lang>`` = kept:opted out:by voice), in one step and only while nothing is batched: a
+# resolution that landed on a former primary during a switch is simply done again, never over batches already cut.
+_RESOLVE_LANGUAGE = Lua(states.lua() + """
+local meta, target, optout, voice, scratch = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local f = redis.call('HMGET', meta, 'resolved', 'nbatches', 'status', 'r:' .. ARGV[1])
+if f[1] ~= '0' or tonumber(f[2] or '0') > 0 or TERMINAL[f[3]] or f[4] then return 0 end
+local matched = 0
+if #KEYS > 5 then matched = redis.call('SUNIONSTORE', target, unpack(KEYS, 6)) end
+local kept = redis.call('SDIFFSTORE', target, target, optout)
+redis.call('PEXPIRE', target, ARGV[2])
+local voiced = redis.call('SINTERSTORE', scratch, target, voice)
+redis.call('DEL', scratch)
+redis.call('HSET', meta, 'r:' .. ARGV[1], kept .. ':' .. (matched - kept) .. ':' .. voiced)
+return 1
+""")
+
+# KEYS: the record. ARGV: recipients, opted out, estimate JSON, cost JSON, voice estimate JSON. The exact figures
+# of a deferred audience replace the bounds, once, unless the broadcast already stopped (then nothing is queued).
 _RESOLVED = Lua(states.lua() + """
 local f = redis.call('HMGET', KEYS[1], 'resolved', 'status')
 if f[1] ~= '0' then return 0 end
@@ -200,40 +217,40 @@ return 1
 
 def resolve_deferred(connection: Redis, broadcast_id: str, config: OutboxConfig) -> bool:
     """Resolve the audience of a broadcast that :func:`create` left to its fan-out job, and put the exact counts
-    in its record. Safe to re-run until it has succeeded (each ``SUNIONSTORE`` replaces what a crashed run left);
-    a no-op once done. Returns False when the broadcast stopped first (its resolved audience is dropped)."""
-    meta = fields(connection.hgetall(keys.broadcast(broadcast_id)))
+    in its record. Safe to re-run (a language already resolved is not resolved again); a no-op once done. Returns
+    False when the broadcast stopped first (its resolved audience is dropped).
+
+    Raises:
+        RuntimeError: a language could not be resolved on this Redis (the job fails; the sweeper re-runs it).
+    """
+    meta_key = keys.broadcast(broadcast_id)
+    meta = fields(connection.hgetall(meta_key))
     if meta.get("resolved", "1") != "0":
         return True
     audience = json.loads(meta.get("audience") or "{}")
     countries, topics = audience.get("countries"), audience.get("topics")
     langs = [lang for lang in meta.get("langs", "").split(",") if lang]
-    ttl_ms = max(1000, int(connection.pttl(keys.broadcast(broadcast_id))))
-    per_language: dict[str, int] = {}
-    opted_out = by_voice = 0
+    ttl_ms = max(1000, int(connection.pttl(meta_key)))
     for lang in langs:
-        target = keys.resolved(broadcast_id, lang)
-        sets = matching_sets(connection, countries, [lang], topics)
-        voiced_scratch = keys.scratch()
-        pipe = connection.pipeline(transaction=True)
-        pipe.sunionstore(target, sets)
-        pipe.sdiffstore(target, [target, keys.optout_set()])
-        pipe.pexpire(target, ttl_ms)
-        pipe.sinterstore(voiced_scratch, [target, keys.voice_subscribers()])
-        pipe.delete(voiced_scratch)
-        matched, kept, _, voiced, _ = pipe.execute()
-        opted_out += int(matched) - int(kept)
-        by_voice += int(voiced)
-        per_language[lang] = int(kept)
+        if f"r:{lang}" not in meta:
+            sets = matching_sets(connection, countries, [lang], topics)
+            _RESOLVE_LANGUAGE(connection, [meta_key, keys.resolved(broadcast_id, lang), keys.optout_set(),
+                                           keys.voice_subscribers(), keys.scratch(), *sets], [lang, ttl_ms])
+    meta = fields(connection.hgetall(meta_key))
+    parts = {lang: meta.get(f"r:{lang}") for lang in langs}
+    if meta.get("status") not in TERMINAL and not all(parts.values()):
+        raise RuntimeError(f"Broadcast {broadcast_id}: audience not resolved on this Redis.")
+    figures = {lang: [int(x) for x in part.split(":")] for lang, part in parts.items() if part}
+    per_language = {lang: kept for lang, (kept, _, _) in figures.items()}
     estimate = json.loads(meta["estimate"])
     for lang, part in estimate.items():
         part["recipients"] = per_language.get(lang, 0)
     price = float(meta.get("price") or 0)
     cost = json.loads(meta["cost"])
     cost["amount"] = round(sum(e["recipients"] * e["segments"] * price for e in estimate.values()), 4)
-    outcome = int(_RESOLVED(connection, [keys.broadcast(broadcast_id)], [
-        sum(per_language.values()), opted_out, json.dumps(estimate), json.dumps(cost),
-        json.dumps(_voice_estimate(by_voice, config))]))
+    outcome = int(_RESOLVED(connection, [meta_key], [
+        sum(per_language.values()), sum(opted for _, opted, _ in figures.values()), json.dumps(estimate),
+        json.dumps(cost), json.dumps(_voice_estimate(sum(v for _, _, v in figures.values()), config))]))
     if outcome < 0:
         connection.delete(*[keys.resolved(broadcast_id, lang) for lang in langs])
         return False

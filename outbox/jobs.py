@@ -31,6 +31,8 @@ T = TypeVar("T")
 
 #: Batches enqueued per round trip while fanning out.
 ENQUEUE_CHUNK = 50
+#: Passes over the resolved audience before a fan-out gives up and leaves the rest to the sweeper's re-run.
+FANOUT_ROUNDS = 3
 #: After the provider took a batch, keep trying to record it for this share of the lease before giving up (a
 #: batch not recorded is re-sent after its lease: the one duplicate the design allows per crash).
 RECORD_RETRY_SHARE = 0.5
@@ -61,29 +63,30 @@ def fanout(broadcast_id: str) -> str:
         languages = [lang for lang in langs.split(",") if lang]
         due = number(send_at) <= time.time()
         ledger = Ledger(connection, broadcast_id)
-        ready: list[tuple[int, int]] = []
         stopped = False
-        for lang in languages:
-            while not stopped:
-                seq = int(connection.hget(keys.broadcast(broadcast_id), "nbatches") or 0)
-                chunk = ledger.stage(lang, seq, config.batch_size)
-                if chunk is None:
-                    break
-                staged_seq, staged_lang, count, phones = chunk
-                outcome = ledger.commit(staged_seq, staged_lang, phones, count, time.time())
-                connection.delete(keys.fanout_stage(broadcast_id))
-                stopped = outcome < 0
-                if outcome > 0 and due:
-                    ready.append((staged_seq, 0))
-                if len(ready) >= ENQUEUE_CHUNK:
-                    queues.enqueue_batches(connection, broadcast_id, priority, ready)
-                    ready = []
-                    connection.expire(lock, config.lease_s)
-        queues.enqueue_batches(connection, broadcast_id, priority, ready)
-        if stopped:
-            drain_resolved(connection, broadcast_id, languages)
-        ledger.fanout_done(time.time())
-        return "stopped" if stopped else "done"
+        for _ in range(FANOUT_ROUNDS):
+            ready: list[tuple[int, int]] = []
+            for lang in languages:
+                while not stopped:
+                    seq = ledger.cut(lang, config.batch_size, time.time())
+                    if seq == -3:
+                        raise RuntimeError(f"Broadcast {broadcast_id}: audience not resolved on this Redis.")
+                    stopped = seq == -2
+                    if seq < 0:
+                        break
+                    if due:
+                        ready.append((seq, 0))
+                    if len(ready) >= ENQUEUE_CHUNK:
+                        queues.enqueue_batches(connection, broadcast_id, priority, ready)
+                        ready = []
+                        connection.expire(lock, config.lease_s)
+            queues.enqueue_batches(connection, broadcast_id, priority, ready)
+            if stopped:
+                drain_resolved(connection, broadcast_id, languages)
+            # Done only if this Redis holds no member left to cut (a cut that went to a former primary did not).
+            if ledger.fanout_done(time.time(), languages) >= 0:
+                return "stopped" if stopped else "done"
+        raise RuntimeError(f"Broadcast {broadcast_id}: resolved audience not drained; the sweeper re-runs it.")
     finally:
         connection.delete(lock)
 

@@ -11,7 +11,8 @@ A job claims ``p<a>`` → ``f<a>`` (only for its own attempt, so a duplicate or 
 then completes ``f<a>`` → ``s`` and moves the counts in the same script. A worker killed between claim and
 complete leaves ``f<a>`` behind; after the lease the sweeper turns it into ``p<a+1>`` and enqueues a new job, so
 that batch, and only that batch, may reach the provider twice. Redis restarted from its AOF keeps the ledger.
-All keys of one broadcast share the hash tag ``{id}``.
+A broadcast's own keys share the hash tag ``{id}``; the scripts also move the index of active broadcasts and the
+fan-out's pop the resolved audience, so the outbox runs on one primary (Sentinel), not on a Cluster (README).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from redis import Redis
 from redis_reply import fields
 
 from . import keys, states
-from .config import BROADCAST_TTL_S
 from .scripts import Lua
 from .states import TERMINAL, BatchState, Status
 
@@ -159,42 +159,37 @@ STOP = Lua(_PRELUDE + """
 return stop_all(ARGV[4], ARGV[5])
 """)
 
-# ARGV[4..]: sequence, language, phones csv, count. Write one batch once (a re-run after a crash finds
-# nbatches already past the sequence and does nothing); returns -1, dropping the chunk, once the broadcast
-# has stopped.
-COMMIT = Lua(_PRELUDE + """
-local seq, lang, phones, count = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-if tonumber(redis.call('HGET', meta, 'nbatches') or '0') ~= tonumber(seq) then return 0 end
-if TERMINAL[redis.call('HGET', meta, 'status')] then
-  redis.call('HINCRBY', meta, 'queued', 0 - tonumber(count))
-  return -1
-end
-redis.call('HSET', bprefix .. seq, 'l', lang, 'n', count, 'p', phones)
+# KEYS[5]: a resolved audience set. ARGV[4..]: language, count. Move up to ``count`` members of the resolved
+# audience into the next batch and its ledger entry, in one step. Returns the batch's number; -1 once the set is
+# drained; -2 once the broadcast has stopped (nothing popped: drain_resolved uncounts what is left); -3 while the
+# audience is not resolved on this server (outbox.broadcasts.resolve_deferred). One script, so whichever primary
+# runs it, a chunk is never popped without its batch nor batched twice: a fan-out whose steps (pop, then write the
+# batch) landed on two primaries during a switch lost a chunk or sent one twice (tests/test_failover_drill.py).
+CUT = Lua(_PRELUDE + """
+local resolved, lang, count = KEYS[5], ARGV[4], tonumber(ARGV[5])
+local f = redis.call('HMGET', meta, 'status', 'resolved')
+if TERMINAL[f[1]] then return -2 end
+if f[2] == '0' then return -3 end
+local members = redis.call('SPOP', resolved, count)
+if #members == 0 then return -1 end
+local seq = redis.call('HINCRBY', meta, 'nbatches', 1) - 1
+redis.call('HSET', bprefix .. seq, 'l', lang, 'n', #members, 'p', table.concat(members, ','))
 redis.call('HSET', ledger, seq, B_PENDING .. '0:0')
 keep(bprefix .. seq)
 keep(ledger)
-redis.call('HINCRBY', meta, 'nbatches', 1)
-return 1
+return seq
 """)
 
-# Mark the fan-out complete and finish at once if nothing is left (an empty audience).
+# KEYS[5..]: the resolved audience sets. Mark the fan-out complete, and finish at once if nothing is left (an empty
+# audience), only when every resolved set on this server is drained and the audience was resolved here; else -1,
+# and the fan-out goes on.
 FANOUT_DONE = Lua(_PRELUDE + """
+if redis.call('HGET', meta, 'resolved') == '0' then return -1 end
+for i = 5, #KEYS do
+  if redis.call('SCARD', KEYS[i]) > 0 then return -1 end
+end
 redis.call('HSET', meta, 'fanout', '1')
 return finish_if_settled()
-""")
-
-# KEYS: resolved set, stage. ARGV: count, sequence, language, ttl. The chunk already staged (after a crash), or a
-# new one popped from the resolved audience and staged (with the resolved set's lifetime) in the same step; nil
-# when the audience is drained.
-STAGE = Lua("""
-local staged = redis.call('GET', KEYS[2])
-if staged then return staged end
-local members = redis.call('SPOP', KEYS[1], tonumber(ARGV[1]))
-if #members == 0 then return false end
-local value = ARGV[2] .. '|' .. ARGV[3] .. '|' .. #members .. '|' .. table.concat(members, ',')
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl > 0 then redis.call('SET', KEYS[2], value, 'PX', ttl) else redis.call('SET', KEYS[2], value, 'EX', ARGV[4]) end
-return value
 """)
 
 
@@ -252,19 +247,16 @@ class Ledger:
         rv = self._run(STOP, now, status, reason)
         return rv.decode() if isinstance(rv, bytes) else str(rv)
 
-    def commit(self, seq: int, language: str, phones: str, count: int, now: float) -> int:
-        return int(self._run(COMMIT, now, seq, language, phones, count))
+    def cut(self, language: str, count: int, now: float) -> int:
+        """The next batch from the resolved audience of ``language``: its number, or -1 drained, -2 stopped,
+        -3 not resolved (see :data:`CUT`)."""
+        return int(CUT(self.connection, [*self._keys, keys.resolved(self.id, language)],
+                       [self.id, self._prefix, repr(now), language, count]))
 
-    def fanout_done(self, now: float) -> bool:
-        return bool(self._run(FANOUT_DONE, now))
-
-    def stage(self, language: str, seq: int, count: int) -> tuple[int, str, int, str] | None:
-        rv = STAGE(self.connection, [keys.resolved(self.id, language), keys.fanout_stage(self.id)],
-                   [count, seq, language, BROADCAST_TTL_S])
-        if rv is None:
-            return None
-        seq_s, lang, n, phones = rv.decode().split("|", 3)
-        return int(seq_s), lang, int(n), phones
+    def fanout_done(self, now: float, languages: Sequence[str]) -> int:
+        """Mark the fan-out done once every resolved set is drained: 1 finished, 0 done, -1 not drained."""
+        return int(FANOUT_DONE(self.connection, [*self._keys, *(keys.resolved(self.id, lang) for lang in languages)],
+                               [self.id, self._prefix, repr(now)]))
 
     def states(self) -> dict[int, str]:
         return {int(k): v for k, v in fields(self.connection.hgetall(keys.ledger(self.id))).items()}
@@ -281,6 +273,5 @@ return n
 def drain_resolved(connection: Redis, broadcast_id: str, languages: list[str]) -> None:
     """Drop the not-yet-batched part of a stopped broadcast's audience, and take it off the queued count."""
     dropped = sum(int(DRAIN(connection, [keys.resolved(broadcast_id, lang)])) for lang in languages)
-    # A staged chunk is left to the fan-out, whose commit drops and uncounts it once the broadcast has stopped.
     if dropped:
         connection.hincrby(keys.broadcast(broadcast_id), "queued", -dropped)

@@ -243,3 +243,30 @@ def test_a_job_popped_by_a_worker_that_lost_redis_is_run_again(conn, at_server, 
     drain()
     assert broadcasts.view(conn, view["id"])["status"] == "done"
     assert sorted(at_server.all_recipients()) == sorted(phones)
+
+
+def test_fanout_is_done_only_when_this_redis_holds_nothing_left_to_cut(conn, outbox_config, monkeypatch):
+    """A cut is one script (pop and batch together), and the fan-out is marked done only where the resolved
+    audience is drained: a cut that went to a former primary during a switch leaves members behind on the new one,
+    which the fan-out then cuts instead of finishing without them (the failback drill lost a chunk that way)."""
+    from outbox.ledger import Ledger
+
+    monkeypatch.setattr(broadcasts, "EXACT_LIMIT", 5)
+    _import(conn, 30)
+    created = broadcasts.create(conn, "a", BroadcastRequest(message={"sw": "x"}, countries=("KE",)), outbox_config)
+    ledger = Ledger(conn, created["id"])
+    assert ledger.cut("sw", 20, time.time()) == -3  # not resolved here yet: nothing is cut
+    broadcasts.resolve_deferred(conn, created["id"], outbox_config)
+    assert ledger.cut("sw", 20, time.time()) == 0
+    assert ledger.fanout_done(time.time(), ["sw"]) == -1  # 10 members left
+    assert conn.hget(keys.broadcast(created["id"]), "fanout") == b"0"
+    assert ledger.cut("sw", 20, time.time()) == 1 and ledger.cut("sw", 20, time.time()) == -1
+    assert ledger.fanout_done(time.time(), ["sw"]) == 0
+    batches = [conn.hget(keys.batch(created["id"], n), "p").decode().split(",") for n in (0, 1)]
+    assert sorted(len(b) for b in batches) == [10, 20] and len(set(batches[0]) | set(batches[1])) == 30
+    # Resolving again (a re-run of the fan-out job) never rebuilds an audience whose batches are cut.
+    conn.hset(keys.broadcast(created["id"]), "resolved", "0")
+    conn.hdel(keys.broadcast(created["id"]), "r:sw")
+    with pytest.raises(RuntimeError):
+        broadcasts.resolve_deferred(conn, created["id"], outbox_config)
+    assert conn.scard(keys.resolved(created["id"], "sw")) == 0
