@@ -277,10 +277,17 @@ return 1
 
 
 def estimate(connection: Redis, agency: str, request: BroadcastRequest, config: OutboxConfig) -> dict[str, Any]:
-    """What :func:`create` would answer about recipients and cost, storing and sending nothing."""
-    per_language, _, countries, by_voice = _resolve(connection, config, request, None)
+    """What :func:`create` would answer about recipients and cost, storing and sending nothing: for an audience
+    above :data:`EXACT_LIMIT`, the same upper bound (``recipients_exact: false``), so a preview costs Redis no
+    more than the request would."""
+    deferred = _deferred_bounds(connection, request)
+    if deferred is not None:
+        per_language, countries = deferred, list(request.countries or [])
+        by_voice = min(sum(deferred.values()), int(connection.scard(keys.voice_subscribers())))
+    else:
+        per_language, _, countries, by_voice = _resolve(connection, config, request, None)
     _, per_text, cost = _quote(request, per_language, countries, config, agency, signature.PLACEHOLDER_REF)
-    return {"recipients": sum(per_language.values()), "estimate": per_text,
+    return {"recipients": sum(per_language.values()), "recipients_exact": deferred is None, "estimate": per_text,
             "cost": {"amount": cost, "currency": config.currency}, "voice": _voice_estimate(by_voice, config)}
 
 

@@ -89,7 +89,7 @@ def test_estimate_answers_what_a_broadcast_would_and_stores_nothing(client, redi
     r = _post(client, key_a, {"message": {"en": "a" * 200}, "audience": {"countries": ["KE", "UG"]}},
               "/api/v1/broadcasts/estimate")
     assert r.status_code == 200, r.json
-    assert set(r.json) == {"recipients", "estimate", "cost", "voice"}
+    assert set(r.json) == {"recipients", "recipients_exact", "estimate", "cost", "voice"}
     assert r.json["recipients"] == 4 and r.json["estimate"]["en"]["encoding"] == "GSM-7"
     assert r.json["cost"]["amount"] > 0
     assert _keys(redis) == before

@@ -137,8 +137,10 @@ def test_large_audience_counted_by_the_api_and_resolved_by_the_fanout_job(conn, 
     sw = _import(conn, 60, topics=("weather", "health"))
     en = _import(conn, 20, language="en", start=500)
     subscribers.opt_out(conn, TEST_KEYRING, sw[0])
-    created = broadcasts.create(conn, "a", BroadcastRequest(message={"en": "Flood", "sw": "Mafuriko"},
-                                                            countries=("KE",)), outbox_config)
+    request = BroadcastRequest(message={"en": "Flood", "sw": "Mafuriko"}, countries=("KE",))
+    quote = broadcasts.estimate(conn, "a", request, outbox_config)
+    assert quote["recipients"] == 140 and quote["recipients_exact"] is False
+    created = broadcasts.create(conn, "a", request, outbox_config)
     assert created["recipients_exact"] is False
     assert created["recipients"] == 60 * 2 + 20 and created["estimate"]["sw"]["recipients"] == 120
     drain()
