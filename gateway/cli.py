@@ -165,7 +165,7 @@ def dial(url: str | None, phone: str, network: str, voice: bool, no_audio: bool,
 def check_menus() -> None:
     """Validate every menu and translation; exit 1 with a list of faults."""
     from menus.catalog import Catalog
-    from menus.check import check_all
+    from menus.check import BUDGETS, check_all
     from menus.engine import Engine
     from menus.model import MenuSet
 
@@ -187,7 +187,8 @@ def check_menus() -> None:
         sys.exit(1)
     click.echo(f"OK: {len(menus.screens)} screens in {len(menus.files)} menus, "
                f"{len(catalog.languages)} languages ({', '.join(catalog.languages)}), "
-               f"budget {settings.page_budget} septets; every voice prompt under {settings.voice_max_prompt_s} s.")
+               f"budgets {', '.join(map(str, sorted({settings.page_budget, *BUDGETS}, reverse=True)))} septets, every "
+               f"option on its first page; every voice prompt under {settings.voice_max_prompt_s} s.")
 
 
 @main.command("build-audio")
