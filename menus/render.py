@@ -15,7 +15,8 @@ Two kinds of screens, two rules (CONTRACT §2):
 * a **data screen** (numbers, alerts, prices) may run onto more pages, but its first page always shows some of
   its data, never only its title: a first line too long to join the title is split between words.
 
-Any screen that fits one page without its ``00 Home`` line is shown that way rather than split over two.
+Any screen that fits one page without its ``00 Home`` line is shown that way rather than split over two, and a
+last page drops that line rather than split its last line.
 
 A re-prompt's notice (:func:`with_notice`) is laid over the page the caller sees without changing how the screen
 is paginated, so ``98`` and ``0`` after a notice move through the same pages as without one, and the notice never
@@ -110,7 +111,11 @@ def _paginate(header: str, lines: tuple[str, ...], nav: NavLabels, budget: int, 
         back = can_go_back or bool(pages)
         candidate = [*current, blocks[index]]
         last = index == len(blocks) - 1
-        if fits_ussd(_compose(candidate, more=not last, back=back, home=show_home and last, nav=nav), budget):
+        fits = fits_ussd(_compose(candidate, more=not last, back=back, home=show_home and last, nav=nav), budget)
+        if not fits and last and show_home and fits_ussd(_compose(candidate, more=False, back=back, home=False,
+                                                                  nav=nav), budget):
+            fits, show_home = True, False  # the last line whole rather than the 00 Home hint
+        if fits:
             current = candidate
             only_header = only_header and index < len(paragraphs)
             index += 1

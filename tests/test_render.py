@@ -110,3 +110,10 @@ def test_check_menus_names_an_option_that_falls_to_page_two(tmp_path):
     menus, catalog = MenuSet.load(tmp_path), Catalog.load()
     faults = check_all(menus, catalog, Engine(menus, catalog, {}, 160, services=None), 160)
     assert any("@120: welcome.main: option(s)" in fault and "not on the first page" in fault for fault in faults)
+
+
+def test_a_last_page_drops_the_home_line_rather_than_split_its_last_line():
+    lines = ["A first line of data that is long enough", "The last line, which must stay in one piece here"]
+    pages = paginate("Title", lines, NAV, 60, can_go_back=True, show_home=True)
+    assert lines[-1] in pages[-1].split("\n") and "00 Home" not in pages[-1]
+    assert words_of(pages) == ["Title", *" ".join(lines).split()]
