@@ -77,6 +77,8 @@ def serve(host: str, port: int | None, workers: int | None, threads: int | None)
         os.environ["WEB_THREADS"] = str(threads)
     settings = _settings()
     _production_rules(settings, callbacks=True)
+    port = port or settings.port
+    _check_port(host, port)
     _setup_logging(settings)
     _with_redis(settings)
     if settings.web_workers > 1:
@@ -88,7 +90,7 @@ def serve(host: str, port: int | None, workers: int | None, threads: int | None)
     Granian(
         "gateway.wsgi:rsgi",
         address=host,
-        port=port or settings.port,
+        port=port,
         interface=Interfaces.RSGI,
         workers=settings.web_workers,
         # Headers are read by granian (Rust) before the app sees a request; a client gets 5 s to send them.
@@ -98,6 +100,21 @@ def serve(host: str, port: int | None, workers: int | None, threads: int | None)
         LogLevels.info,  # LOG_LEVEL's names are granian's too (FATAL aside)
         respawn_failed_workers=True,
     ).serve()
+
+
+def _check_port(host: str, port: int) -> None:
+    """Exit with one line when ``host:port`` cannot be listened on (another gateway running there, most often),
+    instead of the server's traceback."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise click.ClickException(f"Cannot listen on {host}:{port} ({exc.strerror or exc}): is another gateway "
+                                   "running there? Choose another port with --port or PORT.") from None
 
 
 @main.command()
@@ -340,6 +357,7 @@ def run(port: int | None) -> None:
     settings = _settings()
     _setup_logging(settings)
     port = port or settings.port
+    _check_port("127.0.0.1", port)
     click.echo("Starting the gateway: Redis, demo data, web server, outbox worker...")
     stopping = False
 

@@ -76,3 +76,19 @@ def test_a_slow_handler_holds_no_other_caller(serve: Callable[..., str], redis_u
         assert seconds < 0.5 and body.startswith("CON "), (n, seconds, body)
     waiting.join(10)
     assert balance and balance[0].startswith("END ") and "12,850.50" in balance[0], balance
+
+
+def test_a_port_in_use_is_named_in_one_line(redis_url: str, tmp_path: Path) -> None:
+    """Another process listening on the port: `serve` and `run` say so in one line (no server traceback)."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**os.environ, "REDIS_URL": redis_url, "GATEWAY_VAR_DIR": str(tmp_path), "GATEWAY_DEV": "1",
+               "PORT": str(port)}
+        for command in (["serve"], ["run"]):
+            done = subprocess.run([sys.executable, "-m", "gateway", *command], env=env, capture_output=True,
+                                  text=True, timeout=60, cwd=tmp_path)
+            assert done.returncode == 1, (command, done.stderr)
+            assert f"Cannot listen on 127.0.0.1:{port}" in done.stderr, (command, done.stderr)
+            assert "Traceback" not in done.stderr and "panicked" not in done.stderr, (command, done.stderr)
