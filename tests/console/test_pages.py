@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from outbox import subscribers
 from outbox.apikeys import create_key
 from tests.conftest import TEST_KEYRING
@@ -116,3 +118,16 @@ def test_a_fresh_form_asks_for_an_audience_rather_than_reporting_an_error(redis,
     page = console.post("/console/broadcasts/audience", {"audience_kind": "filter", "fallback": "en"},
                         form_page="/console/broadcasts/new").get_data(as_text=True)
     assert "Pick the audience" in page and "is empty" not in page
+
+
+def test_a_large_audience_is_shown_as_an_upper_bound(redis, console, monkeypatch):
+    from outbox import broadcasts
+
+    monkeypatch.setattr(broadcasts, "EXACT_LIMIT", 1)  # as if the audience were above 100,000 members
+    _subscribers(redis, 3)
+    make_user(redis, "sam@relief.org", role="sender")
+    console.login("sam@relief.org")
+    page = console.post("/console/broadcasts/audience", {"audience_kind": "filter", "countries": "KE",
+                                                         "fallback": "en"},
+                        form_page="/console/broadcasts/new").get_data(as_text=True)
+    assert re.search(r"up to \d+ recipients", page)  # one per audience set a subscriber is in, until sent
