@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 QUEUES = PRIORITIES
 RECONNECT_MIN_S = 1.0
 RECONNECT_MAX_S = 30.0
+#: RQ's worker time-to-live. RQ waits on its queues for this less 15 s, and raises the socket timeout of every
+#: connection of the worker's pool (the jobs' and the sweeper's too) to that wait plus 10 s: with RQ's default
+#: (420 s) a worker whose primary hung (a partition: no reset, no answer) sat 415 s on a dead socket after the
+#: Sentinels had promoted another. 35 s keeps the gateway's own 30 s timeout (gateway/cli.py).
+WORKER_TTL_S = 35
 
 
 class Sweeper(threading.Thread):
@@ -77,7 +82,7 @@ def run_worker(connection: Redis, *, provider: Provider, config: OutboxConfig, b
             try:
                 # Inside the try: RQ's constructor talks to Redis (CLIENT SETNAME), so a worker restarting during
                 # an outage would otherwise die here (tests/outbox/test_crash_drills.py).
-                worker = SimpleWorker(queues, connection=connection)
+                worker = SimpleWorker(queues, connection=connection, worker_ttl=WORKER_TTL_S)
                 worked = worker.work(burst=burst, with_scheduler=not burst, logging_level=logging_level) or worked
             except RedisError as exc:
                 log.warning("Worker lost Redis (%s); reconnecting in %.0f s.", type(exc).__name__, pause)

@@ -168,3 +168,13 @@ def test_worker_started_while_redis_is_down_waits_for_it(at_server, tmp_path):
         if server is not None:
             server.terminate()
             server.wait(timeout=10)
+
+
+def test_worker_keeps_short_redis_timeouts(redis_url, at_server, provider, outbox_config):
+    """RQ raises its pool's socket timeout to its queue wait + 10 s (415 s by default): a worker whose primary hung
+    would sit that long on a dead socket after a promotion. The outbox worker keeps it at 30 s."""
+    from outbox.worker import run_worker
+
+    connection = Redis.from_url(redis_url)
+    run_worker(connection, provider=provider, config=outbox_config, burst=True, logging_level="WARNING")
+    assert connection.connection_pool.connection_kwargs["socket_timeout"] == 30
