@@ -92,6 +92,7 @@ HANDLERS: dict[str, Handler[handler_services.Services]] = {
     "alerts.here": alerts.pick_here,
     "alerts.countries": alerts.countries,
     "alerts.pick": alerts.pick,
+    "alerts.channel": alerts.channel,
     "alerts.topics": alerts.topics,
     "alerts.subscribe": alerts.subscribe,
     "alerts.mine": alerts.mine,

@@ -66,12 +66,14 @@ def subscribe(call: Call) -> Reply:
     topic = call.params.get("topic", "all")
     chosen = frozenset(TOPICS) if topic == "all" else frozenset({topic} & set(TOPICS)) or frozenset(TOPICS)
     svc = services(call)
+    # Someone who subscribes on a phone call takes alerts as calls (they may not read); "Your alerts" changes it.
+    by_call = call.caller.channel == "voice" and subscribers.get(svc.redis, svc.keyring, call.caller.phone) is None
     subscribers.subscribe(svc.redis, svc.keyring, call.caller.phone, country=country, language=call.caller.lang,
-                          topics=chosen, source="ussd")
+                          topics=chosen, source="ussd", channel="voice" if by_call else None)
     call.vars.pop(_COUNTRY_VAR, None)
     label = call.t(f"alerts.topic.{topic}") if topic in (*TOPICS, "all") else call.t("alerts.topic.all")
-    return Reply(text=call.t("alerts.subscribed", topic=label, country=country_name(country, call.caller.lang)),
-                 end=True)
+    done = "alerts.by_call.subscribed" if by_call else "alerts.subscribed"
+    return Reply(text=call.t(done, topic=label, country=country_name(country, call.caller.lang)), end=True)
 
 
 def mine(call: Call) -> Reply:
@@ -89,11 +91,15 @@ def mine(call: Call) -> Reply:
     choices = [Choice(call.t("alerts.cancel.country", country=country_name(code, lang)),
                       Target(action="alerts.cancel", params={"country": code})) for code in sorted(record.countries)]
     choices.append(Choice(call.t("alerts.cancel.all"), Target(action="alerts.cancel", params={"country": "*"})))
+    other = "sms" if record.channel == "voice" else "voice"  # alerts by phone call (outbox/voice.py), or back
+    switch = Choice(call.t("alerts.by_call" if other == "voice" else "alerts.by_sms"),
+                    Target(action="alerts.channel", params={"channel": other}))
+    choices.append(switch)
     # As options (each numbered), with "home" as one more, the page is at least as long as the real one.
     if call.fits([header, *lines, *(c.label for c in choices), call.t("common.home")]):
         return Reply(text=header, lines=lines, choices=choices)
     return Reply(text=header, choices=[Choice(call.t("alerts.mine.list"), Target(goto="alerts.list")),
-                                       Choice(call.t("alerts.mine.stop"), Target(goto="alerts.stop"))])
+                                       Choice(call.t("alerts.mine.stop"), Target(goto="alerts.stop")), switch])
 
 
 def pairs(call: Call) -> Reply:
@@ -133,6 +139,16 @@ def _topic_names(call: Call, record: subscribers.Subscriber, country: str) -> st
     if held >= set(TOPICS):
         return call.t("alerts.topic.all")
     return ", ".join(call.t(f"alerts.topic.{t}") for t in TOPICS if t in held)
+
+
+def channel(call: Call) -> Reply:
+    """``alerts.channel`` (``params: {channel}``): take alerts by phone call (``voice``) or by SMS."""
+    chosen = call.params.get("channel", "sms")
+    chosen = chosen if chosen in subscribers.CHANNELS else "sms"
+    svc = services(call)
+    if not subscribers.set_channel(svc.redis, svc.keyring, call.caller.phone, chosen):
+        return Reply(text=call.t("alerts.mine.none"), end=True)
+    return Reply(text=call.t("alerts.by_call.done" if chosen == "voice" else "alerts.by_sms.done"), end=True)
 
 
 def cancel(call: Call) -> Reply:

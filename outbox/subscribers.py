@@ -124,6 +124,15 @@ return 1
 """
 
 
+# Set how an existing subscriber takes broadcasts. KEYS: record, voice set. ARGV: sealed phone, channel.
+_CHANNEL = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'ch', ARGV[2])
+if ARGV[2] == 'voice' then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SREM', KEYS[2], ARGV[1]) end
+return 1
+"""
+
+
 @dataclass(frozen=True)
 class Subscriber:
     phone: str
@@ -197,6 +206,15 @@ def unsubscribe(connection: Redis, keyring: Keyring, phone: str, *, country: str
         token, (country or "").upper(), topic or "", keys.audience_set_format(),
     ])
     return get(connection, keyring, phone)
+
+
+def set_channel(connection: Redis, keyring: Keyring, phone: str, channel: str) -> bool:
+    """Take broadcasts by ``channel`` (``sms`` or ``voice``) from now on; False when ``phone`` subscribes to
+    nothing. Raises ValueError for another channel."""
+    _check_channel(channel)
+    token = keyring.seal(phone)
+    return bool(_script(connection, _CHANNEL)(keys=[keys.subscriber(token), keys.voice_subscribers()],
+                                              args=[token, channel]))
 
 
 def get(connection: Redis, keyring: Keyring, phone: str) -> Subscriber | None:

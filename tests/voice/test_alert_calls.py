@@ -237,3 +237,44 @@ def test_channel_is_kept_moved_and_dropped_with_the_record(redis: Redis) -> None
                           source="ussd", channel="voice")
     subscribers.unsubscribe(redis, TEST_KEYRING, SW_CALLED)
     assert not redis.sismember(keys.voice_subscribers(), member)
+
+
+def test_the_ussd_alerts_menu_switches_to_calls_and_back(client: FlaskClient, redis: Redis) -> None:
+    from tests.flows.conftest import fresh, handset
+
+    phone = handset(client, "KE")
+    assert phone.send("3", "1", "1").startswith("END ")  # alerts here, safety: by SMS
+    number = phone.phone
+    assert subscribers.get(redis, TEST_KEYRING, number).channel == "sms"  # type: ignore[union-attr]
+    fresh(phone)
+    mine = phone.send("3", "3")
+    assert "3 Get alerts by phone call" in mine
+    assert phone.send("3") == "END Done. We will call you and read each alert to you."
+    assert subscribers.get(redis, TEST_KEYRING, number).channel == "voice"  # type: ignore[union-attr]
+    assert redis.sismember(keys.voice_subscribers(), TEST_KEYRING.seal(number))
+    fresh(phone)
+    assert "3 Get alerts by SMS" in phone.send("3", "3")
+    assert phone.send("3") == "END Done. Your alerts will come by SMS."
+    assert not redis.sismember(keys.voice_subscribers(), TEST_KEYRING.seal(number))
+
+
+def test_subscribing_on_a_call_takes_alerts_by_call(voice_client: FlaskClient, redis: Redis) -> None:
+    from tests.voice.conftest import VoiceCaller
+
+    caller = VoiceCaller(voice_client, phone="+254711000555")
+    caller.call()
+    caller.press("1")  # English
+    caller.press("3")  # alerts
+    caller.press("1")  # for this country
+    caller.press("1")  # safety
+    assert "We will call you and read each one" in caller.heard()
+    assert caller.step is not None and caller.step.callback is None  # the call ends
+    assert subscribers.get(redis, TEST_KEYRING, caller.phone).channel == "voice"  # type: ignore[union-attr]
+    again = VoiceCaller(voice_client, phone=caller.phone)
+    again.call()
+    again.press("3")
+    again.press("3")  # your alerts: stop Kenya, stop all, by SMS
+    assert "Get alerts by SMS, press 3" in again.heard()
+    again.press("3")
+    assert "Your alerts will come by SMS" in again.heard()
+    assert subscribers.get(redis, TEST_KEYRING, caller.phone).channel == "sms"  # type: ignore[union-attr]
