@@ -92,6 +92,18 @@ def test_every_option_is_reachable_by_its_digit_in_english_and_swahili(voice_cli
     assert not [xml for xml in answers if "<Say" in xml]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("lang", "phone"), [("fr", "+254711000004"), ("ar", "+254711000005"),
+                                             ("tl", "+254711000006")])
+def test_callers_of_other_languages_never_hear_english_speech(voice_client: FlaskClient, lang: str,
+                                                             phone: str) -> None:
+    """Two keys deep in French, Arabic and Tagalog: only our own audio (every clip fetched as audio by
+    ``check_answer`` on the way), not one <Say>."""
+    seen, answers = _walk(voice_client, phone, lang, max_depth=2)
+    assert len(seen) >= 6
+    assert not [xml for xml in answers if "<Say" in xml]
+
+
 def test_the_first_call_offers_every_language_in_its_own_words(voice_caller: VoiceCaller) -> None:
     step = voice_caller.call()
     assert step.gather == "digits" and step.num_digits == 1 and step.prompt is not None
