@@ -11,6 +11,9 @@ a request is known by (step, keys pressed): the same again gets the same XML fro
 changes nothing; a request for a step already passed gets the current screen again. Keys go to the engine and
 nowhere else: never logged, never spoken back (a PIN).
 
+An outbound call AT reports answered is an alert call (:mod:`outbox.voice` placed it for a broadcast): it speaks
+the alert in the subscriber's language instead of the menu.
+
 Keys: ``0`` back and ``*`` repeat, as the prompts say; the USSD numbers pick options. No key: one re-prompt,
 then goodbye. The final request (``isActive=0``) closes the session and counts the call's length and, for a
 call that did not reach an end, the screen it was dropped on.
