@@ -35,11 +35,11 @@ def build_provider(settings: Settings) -> Provider:
 
 
 def build_voice(settings: Settings) -> VoiceProvider | None:
-    """The alert-call provider: AT's Voice API from ``AT_VOICE_NUMBER`` when AT credentials are set, the console
-    without them; None (voice alerts off) without ``AT_VOICE_NUMBER``."""
+    """The alert-call provider: AT's Voice API from ``AT_VOICE_NUMBER`` when AT credentials are set (whatever
+    ``SMS_PROVIDER`` says), the console without them; None (voice alerts off) without ``AT_VOICE_NUMBER``."""
     if settings.at_voice_number is None:
         return None
-    if settings.sms_provider == "africastalking" and settings.at_username and settings.at_api_key:
+    if settings.at_username and settings.at_api_key:
         return AfricasTalkingVoice(settings.at_username, settings.at_api_key, settings.at_voice_number,
                                    api_url=settings.at_voice_api_url)
     return ConsoleVoice()

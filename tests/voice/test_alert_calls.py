@@ -278,3 +278,35 @@ def test_subscribing_on_a_call_takes_alerts_by_call(voice_client: FlaskClient, r
     again.press("3")
     assert "Your alerts will come by SMS" in again.heard()
     assert subscribers.get(redis, TEST_KEYRING, caller.phone).channel == "sms"  # type: ignore[union-attr]
+
+
+def test_gateway_worker_calls_voice_subscribers_from_its_environment(
+        redis: Redis, redis_url: str, at_server: Any, voice_server: ATVoiceServer, outbox_config: Any,
+        tmp_path: Any) -> None:
+    """The worker process as an operator starts it: ``AT_VOICE_NUMBER`` and ``AT_VOICE_API_URL`` are all it takes."""
+    import os
+    import subprocess
+    import sys
+
+    from outbox import broadcasts
+    from outbox.broadcasts import BroadcastRequest
+    from tests.conftest import TEST_SECRET
+
+    for phone, channel in ((SW_CALLED, "voice"), (TEXTED, None)):
+        subscribers.subscribe(redis, TEST_KEYRING, phone, country="KE", language="sw", topics=["weather"],
+                              source="api", channel=channel)
+    view = broadcasts.create(redis, "agency-a", BroadcastRequest(message=ALERT, countries=("KE",)),
+                             _calls_config(outbox_config, 10))
+    env = {**os.environ, "REDIS_URL": redis_url, "GATEWAY_VAR_DIR": str(tmp_path), "GATEWAY_SECRET": TEST_SECRET,
+           "SMS_PROVIDER": "africastalking", "AT_USERNAME": "testuser", "AT_API_KEY": "test-key",
+           "AT_API_URL": at_server.url, "AT_VOICE_NUMBER": OUR_NUMBER, "AT_VOICE_API_URL": voice_server.url,
+           "LOG_LEVEL": "WARNING"}
+    env.pop("GATEWAY_DEV", None)
+    done = subprocess.run([sys.executable, "-m", "gateway", "worker", "--burst"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert voice_server.called() == [SW_CALLED] and at_server.all_recipients() == [TEXTED]
+    assert [c.caller_id for c in voice_server.calls] == [OUR_NUMBER]
+    assert SW_CALLED not in done.stderr  # numbers are never logged
+    counts = broadcasts.view(redis, view["id"])["counts"]
+    assert counts["called"] == 1 and counts["sent"] == 1
