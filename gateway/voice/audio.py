@@ -8,9 +8,9 @@ recording or speech engine changed, so ``make test`` pays for the build once.
 
 AT caches audio by URL and checks headers before fetching again, so a URL names its content: a changed prompt
 gets a new URL and a stale copy at AT is never played. Text known only at run time (a help number list, an
-alert) is synthesised when first needed and kept in Redis for :data:`DYNAMIC_TTL_S`, under a name keyed with the
-installation's secret (a keyring subkey): any web process can serve it, and nobody can guess the name of
-another caller's audio.
+alert) is synthesised when first needed and kept in Redis :data:`DYNAMIC_TTL_S` after its last use, under a name
+keyed with the installation's secret (a keyring subkey): any web process can serve it, and nobody can guess the
+name of another caller's audio.
 """
 
 from __future__ import annotations
@@ -36,8 +36,10 @@ log = logging.getLogger(__name__)
 
 RECORDED_DIR = Path(__file__).parent / "prompts"
 MANIFEST = "manifest.json"
-#: Run-time audio (lists, alerts) is kept this long after it was first needed.
-DYNAMIC_TTL_S = 24 * 3600
+#: Run-time audio (lists, alerts, a balance) is kept this long after it was last needed. AT fetches a clip when
+#: it plays it, and each use renews it, so help lists and an alert being answered stay warm while a caller's
+#: balance, spoken once, leaves Redis within minutes (making a clip again costs about 0.2 s).
+DYNAMIC_TTL_S = 15 * 60
 #: URL path under which :func:`gateway.voice.routes` serves clips.
 URL_PATH = "/voice/audio/"
 MIME = {".mp3": "audio/mpeg", ".wav": "audio/wav"}

@@ -61,6 +61,8 @@ def test_text_known_only_during_a_call_is_made_once_and_kept_in_redis(redis: Red
     name = library.name_for(segments)
     assert library.name_for(segments) == name
     assert len(redis.keys("voice:audio:*")) == 1
+    # Personal text (a balance) must not linger: minutes after its last use, not a day.
+    assert 0 < redis.ttl(redis.keys("voice:audio:*")[0]) <= 15 * 60
     found = library.read(name)
     assert found is not None and found[1] == "audio/mpeg"
     # The name is keyed: another installation (another secret) names the same text differently.
