@@ -310,3 +310,28 @@ def test_gateway_worker_calls_voice_subscribers_from_its_environment(
     assert SW_CALLED not in done.stderr  # numbers are never logged
     counts = broadcasts.view(redis, view["id"])["counts"]
     assert counts["called"] == 1 and counts["sent"] == 1
+
+
+def test_a_batch_retried_after_an_sms_failure_calls_nobody_twice(
+        redis: Redis, at_server: Any, voice_server: ATVoiceServer, drain: Callable[[], None],
+        calls: Callable[[int], OutboxConfig]) -> None:
+    from outbox import broadcasts
+    from outbox.broadcasts import BroadcastRequest
+    from outbox.sweeper import sweep
+
+    config = calls(10)
+    for phone, channel in ((SW_CALLED, "voice"), (TEXTED, None)):
+        subscribers.subscribe(redis, TEST_KEYRING, phone, country="KE", language="sw", topics=["weather"],
+                              source="api", channel=channel)
+    at_server.behaviour.fail_next = 2  # the batch's SMS fails twice: the whole batch is tried again
+    view = broadcasts.create(redis, "agency-a", BroadcastRequest(message=ALERT, countries=("KE",)), config)
+    for _ in range(10):
+        drain()
+        if not redis.zcard("bc:active"):
+            break
+        sweep(redis, config, force=True)
+    assert voice_server.called() == [SW_CALLED]  # once, though the batch ran three times
+    assert at_server.all_recipients() == [TEXTED]
+    final = broadcasts.view(redis, view["id"])
+    assert final["status"] == "done"
+    assert final["counts"]["called"] == 1 and final["counts"]["sent"] == 1 and final["counts"]["queued"] == 0
