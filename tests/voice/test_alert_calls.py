@@ -267,7 +267,7 @@ def test_subscribing_on_a_call_takes_alerts_by_call(voice_client: FlaskClient, r
     caller.press("3")  # alerts
     caller.press("1")  # for this country
     caller.press("1")  # safety
-    assert "We will call you and read each one" in caller.heard()
+    assert "Alerts by phone call: Kenya" in caller.heard()
     assert caller.step is not None and caller.step.callback is None  # the call ends
     assert subscribers.get(redis, TEST_KEYRING, caller.phone).channel == "voice"  # type: ignore[union-attr]
     again = VoiceCaller(voice_client, phone=caller.phone)
