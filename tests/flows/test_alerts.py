@@ -100,7 +100,7 @@ def test_alerts_are_country_topic_pairs_and_the_list_shows_exactly_them(client: 
     fresh(phone)
     mine = phone.send("3", "3")
     assert mine == ("CON Your alerts:\nJordan: Weather\nLebanon: Safety\n1 Stop Jordan alerts\n"
-                    "2 Stop Lebanon alerts\n3 Stop all alerts\n0 Back\n00 Home"), mine
+                    "2 Stop Lebanon alerts\n3 Stop all alerts\n4 Get alerts by phone call\n0 Back\n00 Home"), mine
     assert phone.send("1").startswith("END ")  # stop Jordan
     record = subscribers.get(redis, TEST_KEYRING, "+8801712345678")
     assert record is not None and record.pairs == {("LB", "safety")}
