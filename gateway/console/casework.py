@@ -10,8 +10,8 @@ The agency's countries are those its API keys name (``gateway apikey create NAME
 admin makes on the People page): one list per agency, whether a person or a program reads the cases.
 
 Lists and the case page show a call-back's number masked. The full number (kept sealed only for
-``CALLBACK_CONTACT_TTL``) appears after the caseworker presses "Show the full number", a POST that is audited
-and answered with a page that is never cached; nothing is stored about it in the browser's history.
+``CALLBACK_CONTACT_TTL``) appears after the caseworker presses "Show the full number": a POST (never a link a
+browser could prefetch), audited, and answered with a page that is never cached.
 """
 
 from __future__ import annotations
