@@ -94,6 +94,8 @@ class Case:
         out: dict[str, object] = {"ref": self.ref, "kind": self.kind, "created_at": self.created_at.isoformat()}
         out.update(self.fields)
         out["status"] = self.status
+        if "updated_at" in self.fields:  # stored as epoch seconds; the API's timestamps are ISO-8601 with an offset
+            out["updated_at"] = datetime.fromtimestamp(float(self.fields["updated_at"]), tz=UTC).isoformat()
         return out
 
 

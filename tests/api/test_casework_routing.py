@@ -4,6 +4,8 @@ query parameter not understood is 422; session ids cannot collide with other key
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from handlers import casework
@@ -61,6 +63,9 @@ def test_status_workflow_with_notes_and_history(client, redis, cases):
     url = f"/api/v1/reports/{cases['KE']}"
     r = client.patch(url, headers=headers, json={"status": "in_progress", "note": "Called the employer"})
     assert r.status_code == 200 and r.json["status"] == "in_progress"
+    # Timestamps are ISO-8601 with an offset (CONTRACT §3), updated_at too (it was epoch seconds as a string).
+    for name in ("created_at", "updated_at"):
+        assert datetime.fromisoformat(r.json[name]).utcoffset() is not None, r.json[name]
     r = client.patch(url, headers=headers, json={"note": "Wages paid on Friday"})
     assert r.status_code == 200 and r.json["status"] == "in_progress"
     assert client.patch(url, headers=headers, json={"status": "closed"}).json["status"] == "closed"
