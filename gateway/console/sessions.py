@@ -7,21 +7,29 @@ and each person's session hashes are indexed so that :func:`revoke_all` can end 
 
 The cookie is ``HttpOnly``, ``SameSite=Lax``, scoped to ``/console``, and ``Secure`` unless ``GATEWAY_DEV=1``
 (those flags come from the app config set in :func:`gateway.console.init_app`).
+
+Redis down: a session that cannot be read is an empty one and one that cannot be saved is not saved, so the page
+(the 503 the app's Redis error handler answers, or the login form) is served instead of a 500 from Flask's
+session machinery, which runs outside the views' error handlers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from typing import Any
 
 from flask import Flask, Request, Response
 from flask.sessions import SessionInterface, SessionMixin
 from redis import Redis
+from redis.exceptions import RedisError
 from werkzeug.datastructures import CallbackDict
 
 from redis_reply import texts
+
+log = logging.getLogger(__name__)
 
 #: A session unused this long is gone; a field worker's shift, not a week.
 IDLE_TTL_S = 8 * 3600
@@ -64,7 +72,11 @@ class RedisSessionInterface(SessionInterface):
         token = request.cookies.get(self.get_cookie_name(app))
         if not token or len(token) > 100:
             return RedisSession()
-        raw = self.connection.get(_key(_hash(token)))
+        try:
+            raw = self.connection.get(_key(_hash(token)))
+        except RedisError as exc:
+            log.warning("Console session not read (Redis unavailable: %s)", type(exc).__name__)
+            return RedisSession()
         if raw is None:
             return RedisSession()
         try:
@@ -74,6 +86,12 @@ class RedisSessionInterface(SessionInterface):
         return RedisSession(data, token)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        try:
+            self._save(app, session, response)
+        except RedisError as exc:
+            log.warning("Console session not saved (Redis unavailable: %s)", type(exc).__name__)
+
+    def _save(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, RedisSession)
         name, domain, path = self.get_cookie_name(app), self.get_cookie_domain(app), self.get_cookie_path(app)
         if (not session and session.modified) or (session.renew and session.token):

@@ -121,3 +121,15 @@ def test_an_email_has_one_account(redis):
     make_user(redis, "ana@relief.org")
     with pytest.raises(users.UserError, match="already"):
         make_user(redis, "ANA@relief.org", agency="Other")
+
+
+def test_redis_down_is_never_a_500(settings):
+    """Flask opens and saves the session outside the views' error handlers: Redis down made every console page a
+    500 (found by the black-box probe), with or without a session cookie. Now: the login form, a redirect to it,
+    or the 503 of the app's Redis error handler."""
+    client = create_app(replace(settings, redis_url="redis://127.0.0.1:1/0")).test_client()
+    assert client.get("/console/login").status_code == 200
+    client.set_cookie("gw_console", "a" * 43, path="/console")
+    for path in ("/console/", "/console/broadcasts/", "/console/login"):
+        assert client.get(path).status_code < 500, path
+    assert client.post("/console/login", data={"email": "ana@relief.org", "password": "x" * 12}).status_code < 500
