@@ -91,6 +91,7 @@ HANDLERS: dict[str, Handler[handler_services.Services]] = {
     "money.costs": money.costs,
     "alerts.here": alerts.pick_here,
     "alerts.countries": alerts.countries,
+    "alerts.more_countries": alerts.more_countries,
     "alerts.pick": alerts.pick,
     "alerts.channel": alerts.channel,
     "alerts.topics": alerts.topics,

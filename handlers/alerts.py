@@ -27,18 +27,45 @@ def pick_here(call: Call) -> Reply:
 
 
 def countries(call: Call) -> Reply:
-    """``alerts.countries``: a short list of countries."""
+    """``alerts.countries``: a short list of countries, the caller's own two first."""
+    return _country_page(call, 0)
+
+
+def more_countries(call: Call) -> Reply:
+    """``alerts.more_countries`` (``params: {from}``): the next countries of the list, after "More countries" (an
+    option, not "98": every option of a menu stays on its first page, CONTRACT §2)."""
+    try:
+        start = max(0, int(call.params.get("from", "0")))
+    except ValueError:
+        start = 0
+    return _country_page(call, start)
+
+
+def _country_codes(call: Call) -> list[str]:
     seen: list[str] = []
     for code in (host_of(call), origin_of(call), *SHORT_LIST):
         if code and code not in seen:
             seen.append(code)
-    lang = call.caller.lang
+    return seen[:_LIST_LEN]
+
+
+def _country_page(call: Call, start: int) -> Reply:
+    """As many countries from ``start`` as fit the first page; when some are left, "More countries" as the last
+    option leads to them (at budget 120 an Arabic page of 60 units held six of the eight and dropped the rest)."""
+    codes, lang = _country_codes(call), call.caller.lang
+    more_label = call.t("alerts.countries.more")
     choices: list[Choice] = []
-    for code in seen[:_LIST_LEN]:  # as many as fit the first page (CONTRACT §2), the caller's own two first
-        choice = Choice(country_name(code, lang), Target(action="alerts.pick", params={"country": code}))
-        if not call.fits([*(c.label for c in choices), choice.label]):
+    index = min(start, len(codes))
+    while index < len(codes):
+        choice = Choice(country_name(codes[index], lang),
+                        Target(action="alerts.pick", params={"country": codes[index]}))
+        rest = [more_label] if index < len(codes) - 1 else []
+        if choices and not call.fits([*(c.label for c in choices), choice.label, *rest]):
             break
         choices.append(choice)
+        index += 1
+    if index < len(codes):
+        choices.append(Choice(more_label, Target(action="alerts.more_countries", params={"from": str(index)})))
     return Reply(text=call.t("alerts.countries.title"), choices=choices)
 
 

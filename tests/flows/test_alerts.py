@@ -125,3 +125,25 @@ def test_my_alerts_too_long_for_one_page_is_a_menu_of_list_and_stop(client: Flas
     fresh(phone)
     stop = phone.send("3", "3", "2")
     assert "1 الأردن" in stop and "2 لبنان" in stop and "3 قطر" in stop and "\n4 " in stop and "98" not in stop
+
+
+def test_every_country_of_the_list_is_reachable_at_budget_120_in_arabic(settings, redis: Redis) -> None:
+    """At budget 120 an Arabic page holds 60 UTF-16 units: the country list showed six of its eight countries and
+    dropped Lebanon and Jordan (found by the black-box probe). The rest now sits behind "More countries", the last
+    option of the first page; 0 goes back to the first countries."""
+    from dataclasses import replace
+
+    from gateway.app import create_app
+
+    client = create_app(replace(settings, page_budget=120)).test_client()
+    phone = handset(client, "KE", lang_option="4")
+    first = phone.send("3", "2")
+    assert "لبنان" not in first and "بلدان أخرى" in first, first
+    more = first[4:].split("\n")[-2].split(" ")[0]  # "More countries" is the last option, above "0 back"
+    rest = phone.send(more)
+    assert "لبنان" in rest and "الأردن" in rest and fits_ussd(rest[4:], 120), rest
+    assert phone.send("0") == first
+    lebanon = next(line.split(" ")[0] for line in rest[4:].split("\n") if "لبنان" in line)
+    assert phone.send(more, lebanon, "5").startswith("END ")
+    record = subscribers.get(redis, TEST_KEYRING, "+254711000001")
+    assert record is not None and "LB" in record.countries
