@@ -39,7 +39,8 @@ CASE_STATUS_NAMES = {"open": lazy_gettext("Open"), "in_progress": lazy_gettext("
 SUBJECT_NAMES = {"abuse": lazy_gettext("Abuse"), "wages": lazy_gettext("Unpaid wages"),
                  "trafficking": lazy_gettext("Trafficking in persons"), "other": lazy_gettext("Other"),
                  "danger": lazy_gettext("In danger"), "work": lazy_gettext("Work"),
-                 "documents": lazy_gettext("Documents"), "health": lazy_gettext("Health")}
+                 "documents": lazy_gettext("Documents"), "health": lazy_gettext("Health"),
+                 "flag": lazy_gettext("Number flagged as fake")}
 
 
 def agency_countries() -> list[str]:

@@ -138,3 +138,14 @@ def test_older_cases_a_page_at_a_time(redis, console, monkeypatch):
     older = re.search(r'href="([^"]*before=[^"]*)"', first).group(1).replace("&amp;", "&")
     second = console.get(older).get_data(as_text=True)
     assert refs[0] in second and refs[2] not in second
+
+
+def test_a_flagged_number_says_what_closing_it_does(redis, console, cases):
+    ref = casework.upsert(redis, casework.REPORT, "flag-1", {"category": "flag", "language": "en",
+                                                             "host_country": "KE", "home_country": "KE"},
+                          ttl=DAY, keyring=TEST_KEYRING)
+    make_user(redis, "cara@relief.org", role="caseworker")
+    console.login("cara@relief.org")
+    assert "Number flagged as fake" in console.get("/console/casework/").get_data(as_text=True)
+    page = console.get(f"/console/casework/reports/{ref}").get_data(as_text=True)
+    assert "Closing the case upholds the flag" in page and "dismissed" in page
