@@ -71,7 +71,7 @@ def as_number(typed: str, region: str | None) -> str | None:
     """``typed`` as an E.164 number, or None: international with ``+`` or ``00``, else national as a number of
     ``region`` (the caller's country), else international with the ``+`` left out (``974 5555 1234``)."""
     digits = "".join(c for c in typed if c.isdigit())
-    if len(digits) < 6:
+    if len(digits) < 6 or any(c.isalpha() for c in typed):  # letters: a licence (RA/2024/0173) or a ref, not a number
         return None
     stripped = typed.strip()
     tries = [typed] if stripped.startswith("+") else (
