@@ -338,11 +338,14 @@ def seed_demo() -> None:
 @click.option("--port", type=int, default=None, help="Port (default: $PORT or 8000).")
 def run(port: int | None) -> None:
     """Everything on one machine: embedded Redis, web server, one worker, demo data. Ctrl-C stops it all."""
+    import subprocess
+
     from redis.exceptions import RedisError
 
     from . import embedded_redis
     from .demo import seed
     from .launch import Children, banner, wait_ready
+    from .launch import _die_with_parent as die_with_parent
     from .redis_client import connect
     from .secrets import SECRET_FILE, TOKEN_FILE, kept_value
 
@@ -369,6 +372,7 @@ def run(port: int | None) -> None:
     signal.signal(signal.SIGINT, stop)
     started_redis = settings.redis_url is None and not settings.redis_sentinels
     children = Children()
+    audio_build: subprocess.Popen[bytes] | None = None
     try:
         resolved = _with_redis(settings)
         try:
@@ -381,6 +385,10 @@ def run(port: int | None) -> None:
         me = [sys.executable, "-m", "gateway"]  # each with REDIS_URL of the embedded server, when it was started
         children.start("web server", [*me, "serve", "--host", "127.0.0.1", "--port", str(port)])
         children.start("outbox worker", [*me, "worker"])
+        # The voice prompts' audio, built beside the server (seconds; unchanged prompts are reused); the server
+        # uses it as soon as the build is done (gateway.voice.audio). Not a watched child: it ends by itself.
+        audio_build = subprocess.Popen([*me, "build-audio"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                       start_new_session=True, preexec_fn=die_with_parent())
         if wait_ready(f"http://127.0.0.1:{port}/healthz", children, lambda: stopping):
             where = (f"embedded Redis, kept in {Path(settings.var_dir).resolve()}" if started_redis
                      else (resolved.redis_url or "Redis through Sentinel").split("@")[-1])
@@ -390,6 +398,9 @@ def run(port: int | None) -> None:
     finally:
         failed = children.exited()
         click.echo("\nStopping the gateway...")
+        if audio_build is not None and audio_build.poll() is None:
+            os.killpg(audio_build.pid, signal.SIGKILL)  # with its espeak-ng children; a rerun redoes the rest
+            audio_build.wait()
         children.stop()
         if started_redis:
             embedded_redis.stop(settings.var_dir, timeout=0.8)

@@ -40,6 +40,8 @@ MANIFEST = "manifest.json"
 #: it plays it, and each use renews it, so help lists and an alert being answered stay warm while a caller's
 #: balance, spoken once, leaves Redis within minutes (making a clip again costs about 0.2 s).
 DYNAMIC_TTL_S = 15 * 60
+#: A missed prompt looks for a newer manifest at most this often (a build finished while the server runs).
+RELOAD_CHECK_S = 1.0
 #: URL path under which :func:`gateway.voice.routes` serves clips.
 URL_PATH = "/voice/audio/"
 MIME = {".mp3": "audio/mpeg", ".wav": "audio/wav"}
@@ -197,6 +199,8 @@ class AudioLibrary:
         self.redis = redis
         self.key = key
         self.dynamic_ttl = dynamic_ttl
+        self._manifest_mtime = self._mtime()
+        self._checked_at = time.monotonic()
         self.clips: dict[str, dict[str, Any]] = _read_manifest(directory).get("clips", {})
         if not self.clips:
             log.warning("No built voice prompts in %s: run `gateway build-audio` (voice callers of languages "
@@ -208,8 +212,31 @@ class AudioLibrary:
         return {key: float(entry["seconds"]) for key, entry in _read_manifest(directory).get("clips", {}).items()}
 
     def static_name(self, segments: Sequence[Segment]) -> str | None:
-        entry = self.clips.get(text_key(segments))
+        key = text_key(segments)
+        entry = self.clips.get(key)
+        if entry is None and self._rebuilt():
+            entry = self.clips.get(key)
         return entry["file"] if entry else None
+
+    def _mtime(self) -> float:
+        try:
+            return (self.directory / MANIFEST).stat().st_mtime
+        except OSError:
+            return 0.0
+
+    def _rebuilt(self) -> bool:
+        """Whether a build (``gateway build-audio``, which ``gateway run`` starts beside the server) wrote a new
+        manifest since it was read; then it is read again. Looked at most every :data:`RELOAD_CHECK_S`."""
+        now = time.monotonic()
+        if now - self._checked_at < RELOAD_CHECK_S:
+            return False
+        self._checked_at = now
+        mtime = self._mtime()
+        if mtime == self._manifest_mtime:
+            return False
+        self._manifest_mtime = mtime
+        self.clips = _read_manifest(self.directory).get("clips", {})
+        return True
 
     def name_for(self, segments: Sequence[Segment]) -> str:
         """The clip name of ``segments``: built ahead of time, or made now and kept in Redis. Raises TtsError

@@ -67,3 +67,15 @@ def test_text_known_only_during_a_call_is_made_once_and_kept_in_redis(redis: Red
     assert found is not None and found[1] == "audio/mpeg"
     # The name is keyed: another installation (another secret) names the same text differently.
     assert AudioLibrary(tmp_path, redis, b"j" * 32).name_for(segments) != name
+
+
+def test_a_build_finished_while_the_server_runs_is_used_without_a_restart(tmp_path: Path) -> None:
+    from gateway.voice import audio
+
+    library = AudioLibrary(tmp_path)  # started before any build: nothing to play
+    segments = (Segment("sw", "Karibu."),)
+    assert library.static_name(segments) is None
+    build(tmp_path, [Prompt("welcome.test", "sw", segments)])
+    library._checked_at -= audio.RELOAD_CHECK_S  # a second later
+    name = library.static_name(segments)
+    assert name is not None and library.read(name) is not None
