@@ -88,7 +88,8 @@ def stats(port: int) -> dict[str, float]:
         return json.loads(answer.read())
 
 
-def run(conn: Redis, redis_url: str, *, latency_ms: float, workers: int, batch_size: int, send_rate: int) -> dict:
+def run(conn: Redis, redis_url: str, *, latency_ms: float, workers: int, batch_size: int, send_rate: int,
+        var_dir: Path) -> dict:
     """One broadcast to every subscriber; returns its figures."""
     at_port = free_port()
     at_proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "at_server.py"), str(at_port),
@@ -96,7 +97,7 @@ def run(conn: Redis, redis_url: str, *, latency_ms: float, workers: int, batch_s
     env = {**os.environ, "REDIS_URL": redis_url, "GATEWAY_SECRET": SECRET, "SMS_PROVIDER": "africastalking",
            "AT_USERNAME": "bench", "AT_API_KEY": "bench", "AT_API_URL": f"http://127.0.0.1:{at_port}",
            "SMS_BATCH_SIZE": str(batch_size), "SMS_SEND_RATE": str(send_rate), "LOG_LEVEL": "WARNING",
-           "GATEWAY_DEV": "1", "GATEWAY_VAR_DIR": tempfile.mkdtemp(prefix="broadcast-bench-var-")}
+           "GATEWAY_DEV": "1", "GATEWAY_VAR_DIR": str(var_dir)}
     procs = [subprocess.Popen([sys.executable, "-m", "gateway", "worker"], env=env, cwd=ROOT, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
     try:
@@ -193,7 +194,7 @@ def main() -> None:
         for latency in latencies:
             for workers in worker_counts:
                 r = run(conn, redis_url, latency_ms=latency, workers=workers, batch_size=args.batch_size,
-                        send_rate=args.send_rate)
+                        send_rate=args.send_rate, var_dir=tmp / "var")
                 bound = "" if r["api_exact"] else " bound"
                 print(f"  {latency:>10.0f} | {workers:>7} | {r['api_ms']:>6.1f} ({r['api_recipients']:,}{bound}) | "
                       f"{r['first_s']:.1f} | {r['last_s']:.1f} | {r['rate']:,.0f} | {r['sent']:,} / "
