@@ -23,6 +23,7 @@ spend money. The sender is matched to its subscription by sealing its number.
 
 from __future__ import annotations
 
+import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from menus.gsm import is_gsm7, to_gsm_lookalikes
 
 from . import keys, names, subscribers
 from .config import OutboxConfig
-from .sms import queue_message
+from .sms import claim, queue_message
 
 #: Seen inbound ids are remembered this long (AT retries for up to 12 hours).
 SEEN_TTL_S = 24 * 3600
@@ -177,8 +178,11 @@ def _act(connection: Redis, config: OutboxConfig, sender: str, text: str,
         return InboundResult(keyword.action)
     action, reply = keyword.action, ""
     if action == "stop":
+        already = subscribers.is_opted_out(connection, config.keyring, phone)
         subscribers.opt_out(connection, config.keyring, phone)
-        reply = catalog.text(language, "sms.stopped")
+        if not already:
+            _confirm_stop(connection, config, phone, catalog.text(language, "sms.stopped"))
+        return InboundResult(action)
     elif action == "help":
         reply = catalog.text(language, "sms.help")
     elif keyword.words:
@@ -187,6 +191,20 @@ def _act(connection: Redis, config: OutboxConfig, sender: str, text: str,
         action, reply = _start(connection, config, catalog, phone, language, existing)
     queue_message(connection, config, phone, _sms_text(reply), priority="normal")
     return InboundResult(action)
+
+
+def _confirm_stop(connection: Redis, config: OutboxConfig, phone: str, text: str) -> None:
+    """STOP is confirmed once by SMS (CONTRACT §2), even past the number's daily cap of single SMS: an opt-out
+    left unconfirmed because the same number asked for help five times that day was silent (found by the
+    black-box probe). Only a change of state is confirmed (a repeated STOP is not); the installation's cap still
+    holds, and only the day's first confirmation of a number goes past its cap (later ones share it as any
+    reply does), so STOP/START pairs from a spoofed sender cannot pump SMS through the account."""
+    day = time.strftime("%Y%m%d", time.gmtime())
+    once = keys.stop_confirmed(config.keyring.pseudonym(phone), day)
+    if not connection.set(once, "1", nx=True, ex=2 * 24 * 3600):  # the day's first went past the cap already
+        queue_message(connection, config, phone, _sms_text(text), priority="normal")
+    elif claim(connection, config, phone, per_number=False):
+        queue_message(connection, config, phone, _sms_text(text), priority="normal", claimed=True)
 
 
 def _sms_text(text: str) -> str:

@@ -139,6 +139,11 @@ def single_dedupe(dedupe_key: str) -> str:
     return f"sms:dedupe:{dedupe_key}"
 
 
+def stop_confirmed(pseudonym: str, day: str) -> str:
+    """Set when a number's first STOP confirmation of the UTC ``day`` went out past its daily cap."""
+    return f"sms:stop-confirmed:{pseudonym}:{day}"
+
+
 def inbound_seen(inbound_id: str) -> str:
     return f"sms:in:{inbound_id}"
 

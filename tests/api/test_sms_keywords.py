@@ -45,3 +45,17 @@ def test_confirmation_counter_is_keyed_not_a_plain_hash(client, redis):
     assert len(counters) == 1 and plain not in counters[0]
     assert TEST_KEYRING.pseudonym("+254711000001") in counters[0]
     assert json.loads(redis.get(counters[0])) == 1
+
+
+def test_stop_is_confirmed_once_even_past_the_daily_cap(client, redis):
+    """Five replies used the number's daily SMS cap, and a STOP after them opted out in silence (found by the
+    black-box probe): the opt-out is confirmed once, past the per-number cap; a repeated STOP is not."""
+    queue = Queue("normal", connection=redis)
+    for i in range(5):
+        _inbound(client, "HELP", id=f"h{i}")
+    _inbound(client, "HELP", id="h5")  # the cap: no sixth reply
+    assert len(queue) == 5
+    _inbound(client, "STOP", id="s1")
+    assert subscribers.is_opted_out(redis, TEST_KEYRING, "+254711000001") and len(queue) == 6
+    _inbound(client, "STOP", id="s2")  # already opted out: nothing more to confirm
+    assert len(queue) == 6
