@@ -156,6 +156,11 @@ def test_pressing_1_repeats_the_alert_and_a_repeated_request_counts_once(
     assert alert_url in again  # the same clip (cached by name), the call goes on
     done = _follow(client, again, form, "9")
     assert "GetDigits" not in done and "<Say" not in done
+    # Junk on the alert call: keys, step and a missing number are answered in XML, never a 5xx.
+    for junk in ({**form, "dtmfDigits": "x" * 5000}, {**form, "callerNumber": "", "destinationNumber": "junk"}):
+        response = client.post(f"/voice?token={TOKEN}&s=zz", data=junk)
+        assert response.status_code == 200 and response.mimetype == "application/xml"
+        check_answer(client, response.get_data(as_text=True))
     assert broadcasts.view(redis, view["id"])["counts"]["answered"] == 1
 
 
