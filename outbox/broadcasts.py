@@ -89,6 +89,10 @@ class BroadcastRequest:
     source: str = "api"
     #: Cut each text (at a word, with "...") so that it and its footer take at most this many segments (CAP).
     max_segments: int | None = None
+    #: When the audience matches nobody, record the broadcast anyway (done, 0 recipients, nothing sent) so it is
+    #: listed on "latest alerts" of its countries: a CAP alert is public whoever subscribed (CONTRACT §3). The
+    #: API's broadcasts keep the ``empty_audience`` refusal.
+    listed_if_empty: bool = False
 
     @property
     def public(self) -> bool:
@@ -99,6 +103,9 @@ class BroadcastRequest:
 
 def create(connection: Redis, agency: str, request: BroadcastRequest, config: OutboxConfig) -> dict[str, Any]:
     """Accept a broadcast: resolve its audience, record it, and queue its fan-out. Returns its view.
+
+    A public request with ``listed_if_empty`` whose audience matches nobody is recorded as done with no
+    recipients (``listed_only``): listed for its countries, queued nowhere.
 
     Raises:
         BroadcastError: ``expires_at`` past, or ``empty_audience`` when nobody is reached (nothing is kept then).
@@ -114,7 +121,8 @@ def create(connection: Redis, agency: str, request: BroadcastRequest, config: Ou
     else:
         per_language, opted_out, countries, by_voice = _resolve(connection, config, request, broadcast_id)
     recipients = sum(per_language.values())
-    if not recipients:
+    listed_only = not recipients and request.listed_if_empty and request.public
+    if not recipients and not listed_only:
         raise BroadcastError("matches no subscriber who may receive it", field="audience", code="empty_audience")
     ref = refs.mint(connection)
     texts, estimate, cost = _quote(request, per_language, countries, config, agency, ref)
@@ -123,7 +131,8 @@ def create(connection: Redis, agency: str, request: BroadcastRequest, config: Ou
     ttl = BROADCAST_TTL_S + max(0, int(send_at - now))
     meta: Fields = {
         "id": broadcast_id, "ref": ref, "agency": agency, "priority": request.priority, "source": request.source,
-        "status": Status.SCHEDULED if send_at > now else Status.SENDING, "created_at": repr(now),
+        "status": Status.DONE if listed_only else Status.SCHEDULED if send_at > now else Status.SENDING,
+        "created_at": repr(now),
         "send_at": repr(send_at),
         "expires_at": repr(request.expires_at.timestamp()) if request.expires_at else "",
         "langs": ",".join(per_language), "message": json.dumps(request.message, ensure_ascii=False),
@@ -136,6 +145,7 @@ def create(connection: Redis, agency: str, request: BroadcastRequest, config: Ou
         "price": repr(price_per_segment(config.prices, countries)),
         **({"audience": json.dumps({"countries": request.countries, "topics": request.topics})}
            if deferred is not None else {}),
+        **({"listed_only": "1", "finished_at": repr(now)} if listed_only else {}),
         **{f"text:{lang}": text for lang, text in texts.items()},
     }
     pipe = connection.pipeline(transaction=True)
@@ -143,7 +153,8 @@ def create(connection: Redis, agency: str, request: BroadcastRequest, config: Ou
     pipe.expire(keys.broadcast(broadcast_id), ttl)
     for lang in per_language:
         pipe.expire(keys.resolved(broadcast_id, lang), ttl)
-    pipe.zadd(keys.active_broadcasts(), {broadcast_id: send_at})
+    if not listed_only:
+        pipe.zadd(keys.active_broadcasts(), {broadcast_id: send_at})
     pipe.execute()
     extend = connection.register_script(_EXTEND_TTL)
     pipe = connection.pipeline(transaction=False)
@@ -155,7 +166,8 @@ def create(connection: Redis, agency: str, request: BroadcastRequest, config: Ou
         pipe.zremrangebyrank(index, 0, -COUNTRY_HISTORY - 1)
         extend(keys=[index], args=[ttl], client=pipe)
     pipe.execute()
-    queues.enqueue_fanout(connection, broadcast_id, request.priority, 0)
+    if not listed_only:
+        queues.enqueue_fanout(connection, broadcast_id, request.priority, 0)
     return view(connection, broadcast_id, agency)
 
 
@@ -451,6 +463,23 @@ def cancel(connection: Redis, broadcast_id: str, agency: str | None) -> dict[str
         raise Conflict(f"The broadcast is already {status}; nothing is left to cancel.")
     drain_resolved(connection, broadcast_id, [lang for lang in meta_langs.split(",") if lang])
     return view(connection, broadcast_id, agency)
+
+
+# KEYS: the record. ARGV: now. Cancel a listed-only record (nothing was ever sent): 1 when it was one and done.
+_WITHDRAW = Lua(states.lua() + """
+local f = redis.call('HMGET', KEYS[1], 'listed_only', 'status')
+if f[1] ~= '1' or f[2] ~= ST_DONE then return 0 end
+redis.call('HSET', KEYS[1], 'status', ST_CANCELLED, 'finished_at', ARGV[1])
+return 1
+""")
+
+
+def withdraw(connection: Redis, broadcast_id: str, agency: str) -> bool:
+    """Take a listed-only broadcast (recorded by :func:`create` with ``listed_if_empty``, sent to nobody) off the
+    "latest alerts" screens by cancelling it: a CAP Cancel or Update of an alert nobody subscribed to must still
+    withdraw it. False for any other broadcast (those are stopped by :func:`cancel`)."""
+    view(connection, broadcast_id, agency)  # NotFound for another agency's
+    return bool(int(_WITHDRAW(connection, [keys.broadcast(broadcast_id)], [repr(time.time())])))
 
 
 def latest_for_country(connection: Redis, country: str, limit: int = 5, *,

@@ -28,7 +28,7 @@ from menus.gsm import to_gsm_lookalikes
 
 from . import broadcasts, keys
 from .config import OutboxConfig
-from .errors import BroadcastError, CapError, NotFound
+from .errors import BroadcastError, CapError, Conflict, NotFound
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
 #: Largest alert accepted; real alerts are a few kilobytes, polygons included.
@@ -305,31 +305,37 @@ def submit(connection: Redis, agency: str, alert: Alert, countries: Sequence[str
         return Outcome([], f"expired at {expires.isoformat()}")
     request = broadcasts.BroadcastRequest(
         message=alert.texts(), priority="emergency" if alert.emergency else "normal", countries=tuple(targets),
-        topics=tuple(topics), expires_at=expires, source="cap", max_segments=MAX_SEGMENTS)
-    try:
-        view = broadcasts.create(connection, agency, request, config)
-    except BroadcastError as exc:
-        if exc.code != "empty_audience":
-            raise
-        return Outcome([], "no subscriber in the target countries and topics")
+        topics=tuple(topics), expires_at=expires, source="cap", max_segments=MAX_SEGMENTS, listed_if_empty=True)
+    # With no subscriber in its countries and topics the alert is still recorded (done, nothing sent), so it is
+    # public on "latest alerts" of those countries (CONTRACT §3) and a later Cancel or Update finds it.
+    view = broadcasts.create(connection, agency, request, config)
     # Where the alert came from, on the broadcast's record, for the console's broadcast pages.
     connection.hset(keys.broadcast(view["id"]), mapping={
         "cap_sender": alert.sender[:200], "cap_identifier": alert.identifier[:200], "cap_sent": alert.sent.isoformat(),
         "cap_msg_type": alert.msg_type})
     _cancel_all(connection, agency, referenced)
     _remember(connection, alert, agency, [view["id"]], targets, topics)
+    if not view["recipients"]:
+        return Outcome([view["id"]], "no subscriber in the target countries and topics")
     return Outcome([view["id"]])
 
 
 def _cancel_all(connection: Redis, agency: str, referenced: Sequence[dict[str, Any]]) -> list[str]:
     """Cancel the broadcasts of the referenced alerts; those already finished or gone are skipped, not an error
-    after half of them were cancelled."""
+    after half of them were cancelled. One that was only listed (no subscriber, nothing sent) is withdrawn from
+    "latest alerts" and counts as cancelled."""
     cancelled = []
     for record in referenced:
         for broadcast_id in record["broadcasts"]:
             try:
                 broadcasts.cancel(connection, broadcast_id, agency)
-            except BroadcastError:  # NotFound (expired record) or Conflict (already finished)
+            except Conflict:  # already finished: only a listed-only alert can still be withdrawn
+                try:
+                    if not broadcasts.withdraw(connection, broadcast_id, agency):
+                        continue
+                except BroadcastError:
+                    continue
+            except BroadcastError:  # NotFound (expired record)
                 continue
             cancelled.append(broadcast_id)
     return cancelled

@@ -244,3 +244,34 @@ def test_every_header_field_at_512_kb_is_handled_within_a_second(client, key_a, 
     elapsed = time.perf_counter() - started
     assert r.status_code in (202, 400, 422), r.get_data(as_text=True)[:200]
     assert elapsed < 1.0, f"{field}: {elapsed:.2f} s"
+
+
+def test_an_alert_nobody_subscribed_to_is_still_public(client, key_a, drain, at_server):
+    """CONTRACT §3: CAP alerts are public. An Actual, current alert for Qatar/Safety that no subscriber holds
+    sends nothing, yet the "latest alerts" screen of Qatar lists it, and a Cancel of it is no 404 and takes it
+    off that screen."""
+    from tests.conftest import Phone
+    from tests.flows.conftest import fresh, language_option
+
+    def latest_in_qatar() -> str:
+        phone = Phone(client, phone="+254711000001", network="42701")  # a Kenyan SIM roaming in Qatar
+        if "Kiswahili" not in phone.dial():
+            phone.send(language_option(fresh(phone)))
+        phone.send("1")
+        phone.redial()
+        return phone.send("3", "4")
+
+    info = _info("en", "Sandstorm on the coast road", country="QAT").replace(
+        "<category>Met</category>", "<category>Safety</category>")
+    r = client.post(CAP, data=_alert("QA-1", infos=info), headers={**key_a, **XML})
+    assert r.status_code == 202 and len(r.json["broadcasts"]) == 1, r.json
+    assert "no subscriber" in r.json["skipped"]
+    b = client.get(f"/api/v1/broadcasts/{r.json['broadcasts'][0]}", headers=key_a).json
+    assert b["status"] == "done" and b["counts"]["recipients"] == 0
+    assert "Sandstorm on the coast road" in latest_in_qatar()
+    cancel = client.post(CAP, data=_alert("QA-2", msg_type="Cancel", references=f"met@example.org,QA-1,{_now()}"),
+                         headers={**key_a, **XML})
+    assert cancel.status_code == 202 and cancel.json["broadcasts"] == r.json["broadcasts"], cancel.json
+    assert "Sandstorm" not in latest_in_qatar()
+    drain()
+    assert at_server.all_recipients() == []
