@@ -344,7 +344,7 @@ def run(port: int | None) -> None:
 
     from . import embedded_redis
     from .demo import seed
-    from .launch import Children, banner, wait_ready
+    from .launch import Children, banner, command_name, wait_ready
     from .launch import _die_with_parent as die_with_parent
     from .redis_client import connect
     from .secrets import SECRET_FILE, TOKEN_FILE, kept_value
@@ -392,7 +392,8 @@ def run(port: int | None) -> None:
         if wait_ready(f"http://127.0.0.1:{port}/healthz", children, lambda: stopping):
             where = (f"embedded Redis, kept in {Path(settings.var_dir).resolve()}" if started_redis
                      else (resolved.redis_url or "Redis through Sentinel").split("@")[-1])
-            click.echo(banner(port=port, token=token, redis_where=where, demo_lines=demo_lines))
+            click.echo(banner(port=port, token=token, redis_where=where, demo_lines=demo_lines,
+                              command=command_name()))
         while not stopping and not children.exited():
             time.sleep(0.1)
     finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 #: How long the children get to stop on their own before they are killed (an idle RQ worker needs about 1 s).
 GRACE_S = 1.5
@@ -94,9 +96,29 @@ def wait_ready(url: str, children: Children, cancelled: Callable[[], bool],
     return False
 
 
-def banner(*, port: int, token: str, redis_where: str, demo_lines: Sequence[str]) -> str:
+def command_name(argv0: str | None = None) -> str:
+    """How the reader runs ``gateway`` from where they are: ``.venv/bin/gateway`` under ``make run``, plain
+    ``gateway`` when the one on PATH is this one (``pip install .``), else the script's own path."""
+    script = Path(argv0 if argv0 is not None else sys.argv[0])
+    if script.name != "gateway":
+        return "gateway"  # python -m gateway: the package is installed, so its script is too
+    on_path = shutil.which("gateway")
+    if on_path and Path(on_path).resolve() == script.resolve():
+        return "gateway"
+    try:
+        return str(script.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
+def banner(*, port: int, token: str, redis_where: str, demo_lines: Sequence[str], command: str = "gateway") -> str:
     """What ``gateway run`` prints once everything answers: where to dial, what to try, how to stop."""
     base = f"http://127.0.0.1:{port}"
+    dial = f"{command} dial"
+    tries = [(dial, "a Kenyan SIM at home"),
+             (f"{dial} --phone +254711000002 --network 42701", "the same SIM roaming in Qatar"),
+             (f"{dial} --width 20 '*384*55*1*2#'", "inputs in the code, a 20-column screen")]
+    width = max(len(call) for call, _ in tries)
     rule = "=" * 78
     lines = [
         "",
@@ -104,14 +126,12 @@ def banner(*, port: int, token: str, redis_where: str, demo_lines: Sequence[str]
         "The gateway is running.",
         "",
         "Dial it from another terminal (a handset in your terminal):",
-        "  .venv/bin/gateway dial                                        a Kenyan SIM at home",
-        "  .venv/bin/gateway dial --phone +254711000002 --network 42701  the same SIM roaming in Qatar",
-        "  .venv/bin/gateway dial --width 20 '*384*55*1*2#'              inputs in the code, a 20-column screen",
+        *(f"  {call:<{width}}  {what}" for call, what in tries),
         "",
         *[f"  {line}" for line in demo_lines],
         "",
         f"Agency console:  {base}/console/",
-        f"Agency API:      {base}/api/v1   (a key: .venv/bin/gateway apikey create NAME)",
+        f"Agency API:      {base}/api/v1   (a key: {command} apikey create NAME)",
         f"AT callbacks:    {base}/ussd?token={token}",
         "                 (the same token on /sms/inbound, /sms/delivery, /sms/optout, /voice)",
         f"Data:            {redis_where}",

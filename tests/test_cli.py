@@ -252,3 +252,20 @@ def test_children_of_a_killed_gateway_run_stop_too():
     while _running(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _running(child)
+
+
+def test_the_banner_names_gateway_as_the_reader_runs_it(tmp_path, monkeypatch):
+    """Under `make run` the banner says `.venv/bin/gateway`; installed with pip (on PATH), plain `gateway`."""
+    from gateway.launch import banner, command_name
+
+    script = tmp_path / ".venv" / "bin" / "gateway"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert command_name(".venv/bin/gateway") == ".venv/bin/gateway"
+    monkeypatch.setenv("PATH", str(script.parent))
+    assert command_name(str(script)) == "gateway"
+    text = banner(port=8000, token="t", redis_where="var/", demo_lines=[], command="gateway")
+    assert "  gateway dial  " in text and ".venv" not in text
