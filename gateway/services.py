@@ -99,6 +99,7 @@ HANDLERS: dict[str, Handler[handler_services.Services]] = {
     "alerts.mine": alerts.mine,
     "alerts.list": alerts.pairs,
     "alerts.stop": alerts.stop,
+    "alerts.more_stops": alerts.more_stops,
     "alerts.cancel": alerts.cancel,
     "alerts.latest": alerts.latest,
     "report.category": reports.category,

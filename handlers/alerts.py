@@ -146,18 +146,43 @@ def _pair_lines(call: Call, record: subscribers.Subscriber) -> list[str]:
 def stop(call: Call) -> Reply:
     """``alerts.stop``: the caller's countries (names only, as many as fit one page), each stoppable, and every
     alert at once; nothing to stop says so."""
+    return _stop_page(call, 0)
+
+
+def more_stops(call: Call) -> Reply:
+    """``alerts.more_stops`` (``params: {from}``): the caller's next countries, after "More countries" on the stop
+    screen (as :func:`more_countries`: an option, not "98"); 0 goes back."""
+    try:
+        start = max(0, int(call.params.get("from", "0")))
+    except ValueError:
+        start = 0
+    return _stop_page(call, start)
+
+
+def _stop_page(call: Call, start: int) -> Reply:
+    """As many of the caller's countries from ``start`` as fit beside "Stop all"; when some are left, "More
+    countries" as the last option leads to them (at budget 120 in Arabic a caller with eight countries could stop
+    some only through "Stop all")."""
     svc = services(call)
     record = subscribers.get(svc.redis, svc.keyring, call.caller.phone)
     if record is None or not record.pairs:
         return Reply(text=call.t("alerts.mine.none"))
+    codes, lang = sorted(record.countries), call.caller.lang
     every = Choice(call.t("alerts.cancel.all"), Target(action="alerts.cancel", params={"country": "*"}))
+    more_label = call.t("alerts.countries.more")
     choices: list[Choice] = []
-    for code in sorted(record.countries):
-        choice = Choice(country_name(code, call.caller.lang), Target(action="alerts.cancel", params={"country": code}))
-        if not call.fits([*(c.label for c in choices), choice.label, every.label]):
-            break  # as many as fit beside "stop all" on the first page (CONTRACT §2)
+    index = min(start, len(codes))
+    while index < len(codes):
+        choice = Choice(country_name(codes[index], lang),
+                        Target(action="alerts.cancel", params={"country": codes[index]}))
+        rest = [every.label, more_label] if index < len(codes) - 1 else [every.label]
+        if choices and not call.fits([*(c.label for c in choices), choice.label, *rest]):
+            break  # as many as fit beside "stop all" (and "more") on the first page (CONTRACT §2)
         choices.append(choice)
+        index += 1
     choices.append(every)
+    if index < len(codes):
+        choices.append(Choice(more_label, Target(action="alerts.more_stops", params={"from": str(index)})))
     return Reply(text=call.t("alerts.stop.title"), choices=choices)
 
 

@@ -15,6 +15,8 @@ from menus.engine import Call, Reply
 from .context import country_name, money, services
 from .corridors import cheapest_into
 
+__all__ = ["screen", "with_note"]
+
 
 def screen(call: Call, home: str, provider_label: Callable[[str], str]) -> Reply:
     """``money.costs`` at home (host == origin): one line per sending country, cheapest first, dated."""
@@ -27,7 +29,18 @@ def screen(call: Call, home: str, provider_label: Callable[[str], str]) -> Reply
     lines = [call.t("money.costs.home.line", host=country_name(host, lang),
                     total=money(quote.total_cost_usd, "USD", lang), provider=provider_label(quote.option.provider))
              for host, quote in best]
-    date = table.as_of.isoformat()  # the source closes the list: the first page holds a price, not the footnote
-    lines.append(call.t("money.costs.demo", date=date) if table.demo else call.t("money.costs.source", date=date))
     title = call.t("money.costs.home.title", home=country_name(home, lang), amount=money(amount, "USD", lang))
-    return Reply(text=title, lines=lines)
+    return with_note(call, title, lines, demo=table.demo, date=table.as_of.isoformat())
+
+
+def with_note(call: Call, title: str, lines: list[str], *, demo: bool, date: str) -> Reply:
+    """A cost list with where its figures come from. The note rides on the last line (one block, as the help
+    screens' mark explanation does), so a page break never leaves it alone on the last page (#8: fr and tl at 160,
+    four languages at 120 showed a last page of only the note). The longest form of the note whose block fits one
+    page: the whole sentence, a short one with the date, a few words (an Arabic page of 60 units at budget 120)."""
+    key = "money.costs.demo" if demo else "money.costs.source"
+    notes = [call.t(key, date=date), call.t(f"{key}.short", date=date), call.t(f"{key}.tiny")]
+    blocks = [f"{lines[-1]}\n{note}" for note in notes]
+    # ``fits`` numbers the block as an option ("1 "): two units stricter than the last page it will be on.
+    block = next((b for b in blocks if call.fits([b])), blocks[-1])
+    return Reply(text=title, lines=[*lines[:-1], block])

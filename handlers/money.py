@@ -22,6 +22,7 @@ from outbox.sms import claim
 from .context import country_name, host_of, money, number, origin_of, pseudonym, services
 from .corridors import cheapest
 from .home_costs import screen as home_costs_screen
+from .home_costs import with_note
 from .remittance import accounts, pins
 from .remittance.providers import ProviderError
 
@@ -119,7 +120,5 @@ def costs(call: Call) -> Reply:
         label = call.t(_PROVIDER_KEYS.get(option.provider, "money.provider.other"))
         lines.append(call.t("money.costs.line", provider=label, total=money(quote.total_cost_usd, "USD", lang),
                             fee=money(option.fee_usd, "USD", lang), margin=number(option.fx_margin_pct, lang)))
-    # Where the figures come from closes the list: the first page holds a price, not the footnote.
-    date = table.as_of.isoformat()
-    lines.append(call.t("money.costs.demo", date=date) if table.demo else call.t("money.costs.source", date=date))
-    return Reply(text=header, lines=lines)
+    # Where the figures come from closes the list, on its last line: the first page holds a price, not the note.
+    return with_note(call, header, lines, demo=table.demo, date=table.as_of.isoformat())

@@ -6,6 +6,7 @@ from flask.testing import FlaskClient
 from redis import Redis
 
 from handlers import alerts
+from handlers.context import country_name
 from menus.gsm import fits_ussd
 from outbox import subscribers
 from tests.conftest import TEST_KEYRING
@@ -147,3 +148,34 @@ def test_every_country_of_the_list_is_reachable_at_budget_120_in_arabic(settings
     assert phone.send(more, lebanon, "5").startswith("END ")
     record = subscribers.get(redis, TEST_KEYRING, "+254711000001")
     assert record is not None and "LB" in record.countries
+
+
+def test_each_of_eight_countries_can_be_stopped_on_its_own_at_budget_120_in_arabic(settings, redis: Redis) -> None:
+    """Stop alerts offered only the countries that fit beside "Stop all": at budget 120 in Arabic (60 units) a
+    caller with eight countries could stop some of them only by stopping everything (found by the black-box walk,
+    #8). The rest now sits behind "More countries", the last option; each one is reached and stopped alone."""
+    from dataclasses import replace
+
+    from gateway.app import create_app
+
+    codes = ("AE", "SA", "QA", "KW", "OM", "LB", "JO", "KE")
+    client = create_app(replace(settings, page_budget=120)).test_client()
+    phone = handset(client, "BD", lang_option="4")
+    for code in codes:
+        for country in codes:
+            subscribers.subscribe(redis, TEST_KEYRING, "+8801712345678", country=country, language="ar",
+                                  topics=["safety"], source="ussd")
+        fresh(phone)
+        menu = phone.send("3", "3")
+        stop_option = next(line.split(" ")[0] for line in menu[4:].split("\n") if "إيقاف" in line)
+        page, name, pages = phone.send(stop_option), country_name(code, "ar"), 0
+        while not any(line.split(" ", 1)[-1] == name for line in page[4:].split("\n")):
+            assert "بلدان أخرى" in page and "98" not in page and fits_ussd(page[4:], 120), (code, page)
+            more = next(line.split(" ")[0] for line in page[4:].split("\n") if "بلدان أخرى" in line)
+            page, pages = phone.send(more), pages + 1
+            assert pages < len(codes), (code, page)
+        assert fits_ussd(page[4:], 120), page
+        option = next(line.split(" ")[0] for line in page[4:].split("\n") if line.split(" ", 1)[-1] == name)
+        assert phone.send(option).startswith("END "), code
+        record = subscribers.get(redis, TEST_KEYRING, "+8801712345678")
+        assert record is not None and set(record.countries) == set(codes) - {code}, (code, record)

@@ -25,6 +25,7 @@ from redis import Redis
 from gateway.app import create_app
 from gateway.config import Settings
 from identity.keyring import Keyring
+from menus.catalog import Catalog
 from menus.gsm import fits_ussd
 from sessions.keys import resume_key
 from tests.conftest import TEST_SECRET
@@ -40,6 +41,31 @@ _REF = re.compile(r"\b[CR]-[0-9A-Z]{6}\b")
 LANGUAGE_OPTIONS = {"en": "1", "fr": "2", "sw": "3", "ar": "4", "tl": "5"}
 #: An answer no screen offers: the menu comes back under a notice.
 WRONG = "77"
+
+
+#: Notes that explain a list's lines: they ride on a line of the list, never fill a page of their own (#8).
+NOTE_KEYS = ("money.costs.demo", "money.costs.source", "money.costs.demo.short", "money.costs.source.short",
+             "money.costs.demo.tiny", "money.costs.source.tiny", "help.unverified")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _notes(date: str) -> list[str]:
+    catalog = _catalog()
+    return [catalog.text(lang, key, date=date) for lang in LANGUAGE_OPTIONS for key in NOTE_KEYS]
+
+
+def _catalog(cache: dict[str, Catalog] = {}) -> Catalog:  # noqa: B006 - loaded once for the whole crawl
+    if "c" not in cache:
+        cache["c"] = Catalog.load()
+    return cache["c"]
+
+
+def only_a_note(screen: str) -> bool:
+    """Whether every content line of a page is (a piece of) a note: a page that explains nothing it shows."""
+    lines = [line.strip() for line in content_of(screen) if line.strip()]
+    found = _DATE.search(screen)
+    notes = _notes(found.group(0) if found else "")
+    return bool(lines) and all(any(line in note for note in notes) for line in lines)
 
 
 def _is_language_menu(body: str) -> bool:
@@ -80,6 +106,8 @@ def page_faults(path: tuple[str, ...], body: str, budget: int) -> list[str]:
         out.append(f"{path}: an END screen longer than a page (its 98 cannot be answered): {screen!r}")
     if more and len(content_of(screen)) < 2 and not (path and path[-1] == "98"):
         out.append(f"{path}: a first page with nothing but its title or a notice: {screen!r}")
+    if only_a_note(screen):
+        out.append(f"{path}: a page with nothing but a note: {screen!r}")
     if more and not content_of(screen):
         out.append(f"{path}: a page with nothing but navigation: {screen!r}")
     return out
@@ -169,6 +197,10 @@ def test_the_page_rules_catch_a_menu_split_over_pages() -> None:
     assert page_faults(("1",), "CON Latest alerts, Kenya:\n98 More\n0 Back", 160)
     assert not page_faults(("1",), "CON Latest alerts, Kenya:\n12/05 Floods tonight\n98 More\n0 Back", 160)
     assert not page_faults(("1", "98"), "CON 13/05 Roads closed\n0 Back", 160)
+    note = _catalog().text("fr", "money.costs.demo", date="2025-01-31")
+    assert page_faults(("5", "2", "98"), f"CON {note}\n0 Retour", 160)
+    assert page_faults(("5", "2", "98"), f"CON {note.split(' ', 3)[-1]}\n0 Retour", 160)
+    assert not page_faults(("5", "2", "98"), f"CON Kenya : 12,00 USD, mobile\n{note}\n0 Retour", 160)
 
 
 @pytest.mark.parametrize("lang", ["en", "ar"])
