@@ -123,6 +123,8 @@ class Settings:
     #: Every single SMS (confirmations, help numbers, balances) per number per day, and for everyone per day.
     sms_per_number_per_day: int = 5
     sms_single_per_day: int = 20_000
+    #: Replies to a number's own keyword SMS (JOIN, START, HELP, STOP) per number per day: their own allowance.
+    sms_replies_per_number_per_day: int = 20
     #: Outbox (outbox/): send rate, batch size and lease; SMS_PRICE_TABLE is a JSON file {"default": 0.01, "KE": …}.
     sms_send_rate: int = DEFAULT_SMS_SEND_RATE
     sms_batch_size: int = DEFAULT_SMS_BATCH_SIZE
@@ -196,6 +198,7 @@ class Settings:
             help_sms_per_day=_int(env, "HELP_SMS_PER_DAY", 2, 1, 50),
             sms_per_number_per_day=_int(env, "SMS_PER_NUMBER_PER_DAY", 5, 1, 100),
             sms_single_per_day=_int(env, "SMS_SINGLE_PER_DAY", 20_000, 1, 10_000_000),
+            sms_replies_per_number_per_day=_int(env, "SMS_REPLIES_PER_NUMBER_PER_DAY", 20, 1, 100),
             sms_send_rate=_int(env, "SMS_SEND_RATE", DEFAULT_SMS_SEND_RATE, 1, 1_000_000),
             sms_batch_size=_int(env, "SMS_BATCH_SIZE", DEFAULT_SMS_BATCH_SIZE, 1, 10_000),
             sms_lease_s=_int(env, "SMS_LEASE_S", DEFAULT_SMS_LEASE_S, 5, 3600),

@@ -22,6 +22,7 @@ def outbox_config(settings: Settings, keyring: Keyring, catalog: Catalog | None 
                         stop_to=settings.sms_stop_number, catalog=catalog,
                         sms_per_number_per_day=settings.sms_per_number_per_day,
                         sms_single_per_day=settings.sms_single_per_day,
+                        sms_replies_per_number_per_day=settings.sms_replies_per_number_per_day,
                         voice_calls=settings.at_voice_number is not None,
                         voice_calls_per_broadcast=settings.voice_calls_per_broadcast,
                         voice_call_rate=settings.voice_call_rate)

@@ -45,6 +45,9 @@ BROADCAST_TTL_S = 90 * 24 * 3600
 #: whole installation: what stops SMS pumping (a script making us text premium or random numbers).
 DEFAULT_SMS_PER_NUMBER_PER_DAY = 5
 DEFAULT_SMS_SINGLE_PER_DAY = 20_000
+#: Replies to a number's own keyword SMS (JOIN, START, HELP, STOP) per number per UTC day: an allowance of their
+#: own, so a number that used its single SMS still hears what its JOIN took.
+DEFAULT_SMS_REPLIES_PER_NUMBER_PER_DAY = 20
 #: Alert calls (:mod:`outbox.voice`): at most this many per broadcast (the rest of its voice subscribers get the
 #: SMS), at this many a second on the account's own call bucket.
 DEFAULT_VOICE_CALLS_PER_BROADCAST = 1000
@@ -75,6 +78,8 @@ class OutboxConfig:
     #: Caps on single SMS (:mod:`outbox.sms`): per number per day, and for everyone per day.
     sms_per_number_per_day: int = DEFAULT_SMS_PER_NUMBER_PER_DAY
     sms_single_per_day: int = DEFAULT_SMS_SINGLE_PER_DAY
+    #: Replies to the number's own keyword SMS, per number per day (under ``sms_single_per_day`` still).
+    sms_replies_per_number_per_day: int = DEFAULT_SMS_REPLIES_PER_NUMBER_PER_DAY
     #: Whether voice subscribers are called (``AT_VOICE_NUMBER`` set); off, they get the SMS like everyone else.
     voice_calls: bool = False
     voice_calls_per_broadcast: int = DEFAULT_VOICE_CALLS_PER_BROADCAST

@@ -16,9 +16,11 @@ same SMS caps. (The outbox never imports handlers: the route is the seam.)
 language it cannot read, or one that could be several, gets a reply asking again, and nothing is subscribed.
 
 An inbound message is acted on once per AT message ``id`` (AT retries until it gets a 200). Replies are individual
-SMS through :func:`outbox.sms.queue_message`, within the daily caps every single SMS shares (per number, counted
-under its pseudonym, and for the installation), so a looping handset, a prank or spoofed senders cannot make us
-spend money. The sender is matched to its subscription by sealing its number.
+SMS through :func:`outbox.sms.queue_message` with ``reply=True``: within a number's daily allowance of replies to
+its own keyword SMS (``SMS_REPLIES_PER_NUMBER_PER_DAY``, counted under its pseudonym, apart from the single SMS
+USSD screens send, so HELP five times does not silence JOIN's confirmation) and the installation's daily cap, so
+a looping handset, a prank or spoofed senders cannot make us spend money. The sender is matched to its
+subscription by sealing its number.
 """
 
 from __future__ import annotations
@@ -174,7 +176,7 @@ def _act(connection: Redis, config: OutboxConfig, sender: str, text: str,
         answer = route(Inbound(phone, keyword, language)) if route else None
         if answer is None:
             return InboundResult("ignored")
-        queue_message(connection, config, phone, answer, priority="normal")
+        queue_message(connection, config, phone, answer, priority="normal", reply=True)
         return InboundResult(keyword.action)
     action, reply = keyword.action, ""
     if action == "stop":
@@ -189,22 +191,22 @@ def _act(connection: Redis, config: OutboxConfig, sender: str, text: str,
         action, reply = _join(connection, config, catalog, phone, keyword, existing)
     else:
         action, reply = _start(connection, config, catalog, phone, language, existing)
-    queue_message(connection, config, phone, _sms_text(reply), priority="normal")
+    queue_message(connection, config, phone, _sms_text(reply), priority="normal", reply=True)
     return InboundResult(action)
 
 
 def _confirm_stop(connection: Redis, config: OutboxConfig, phone: str, text: str) -> None:
-    """STOP is confirmed once by SMS (CONTRACT §2), even past the number's daily cap of single SMS: an opt-out
-    left unconfirmed because the same number asked for help five times that day was silent (found by the
-    black-box probe). Only a change of state is confirmed (a repeated STOP is not); the installation's cap still
+    """STOP is confirmed once by SMS (CONTRACT §2), even past the number's daily allowance of replies: an opt-out
+    left unconfirmed because the same number sent many keywords that day was silent (found by the black-box
+    probe). Only a change of state is confirmed (a repeated STOP is not); the installation's cap still
     holds, and only the day's first confirmation of a number goes past its cap (later ones share it as any
     reply does), so STOP/START pairs from a spoofed sender cannot pump SMS through the account."""
     day = time.strftime("%Y%m%d", time.gmtime())
     once = keys.stop_confirmed(config.keyring.pseudonym(phone), day)
     if not connection.set(once, "1", nx=True, ex=2 * 24 * 3600):  # the day's first went past the cap already
-        queue_message(connection, config, phone, _sms_text(text), priority="normal")
-    elif claim(connection, config, phone, per_number=False):
-        queue_message(connection, config, phone, _sms_text(text), priority="normal", claimed=True)
+        queue_message(connection, config, phone, _sms_text(text), priority="normal", reply=True)
+    elif claim(connection, config, phone, per_number=False, reply=True):
+        queue_message(connection, config, phone, _sms_text(text), priority="normal", claimed=True, reply=True)
 
 
 def _sms_text(text: str) -> str:

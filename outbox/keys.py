@@ -154,6 +154,11 @@ def single_count(who: str, day: str) -> str:
     return f"sms:single:{who}:{day}"
 
 
+def reply_count(pseudonym: str, day: str) -> str:
+    """Replies to one number's own keyword SMS queued on one UTC day (by its pseudonym, never the number)."""
+    return f"sms:reply:{pseudonym}:{day}"
+
+
 def throttle(account: str) -> str:
     """The provider account's token bucket."""
     return f"throttle:{{{account}}}"

@@ -13,7 +13,7 @@ from rq import Queue
 from gateway.app import create_app
 from menus.catalog import LOCALE_DIR, Catalog
 from menus.gsm import sms_segments
-from outbox import inbound, subscribers
+from outbox import inbound, sms, subscribers
 from outbox.config import OutboxConfig
 from tests.conftest import TEST_KEYRING
 
@@ -50,11 +50,28 @@ def test_start_and_join(client, redis):
     assert subscribers.get(redis, TEST_KEYRING, "+254711000003") is None
 
 
-def test_confirmations_are_rate_limited(client, redis):
-    """Confirmations share the per-number daily cap of every single SMS (SMS_PER_NUMBER_PER_DAY, default 5)."""
+def test_confirmations_are_rate_limited(settings, redis):
+    """Replies to a number's keywords have their own daily allowance (SMS_REPLIES_PER_NUMBER_PER_DAY)."""
+    client = create_app(replace(settings, sms_replies_per_number_per_day=5)).test_client()
     for i in range(8):
-        _inbound(client, "STOP" if i % 2 else "START", id=f"r{i}")
+        _inbound(client, "START" if i % 2 else "HELP", id=f"r{i}")
     assert len(Queue("normal", connection=redis)) == 5
+
+
+def test_seven_keywords_in_a_day_all_get_replies(client, redis, drain, at_server):
+    """The black-box finding (CONTRACT §2): from a number's 6th SMS of the day JOIN subscribed in silence, as
+    every SMS counted against SMS_PER_NUMBER_PER_DAY (5). Keyword replies have an allowance of their own, and a
+    USSD screen's SMS to that number keeps its own cap untouched."""
+    words = ["HELP", "HELP", "START", "HELP", "JOIN Qatar English", "HELP", "JOIN Kenya Kiswahili"]
+    for i, word in enumerate(words):
+        _inbound(client, word, id=f"k{i}")
+    drain()
+    replies = at_server.messages_to("+254711000001")
+    assert len(replies) == len(words)
+    assert replies[-1].startswith("Subscribed: Kenya, Kiswahili."), replies[-1]
+    config = client.application.extensions["outbox"]
+    assert all(sms.claim(redis, config, "+254711000001") for _ in range(config.sms_per_number_per_day))
+    assert not sms.claim(redis, config, "+254711000001")
 
 
 def test_optout_callback_and_methods(client, redis):

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 
 from rq import Queue
 
+from gateway.app import create_app
 from outbox import subscribers
 from tests.conftest import TEST_KEYRING
 
@@ -41,15 +43,16 @@ def test_confirmation_counter_is_keyed_not_a_plain_hash(client, redis):
     _inbound(client, "STOP", id="k1")
     assert len(Queue("normal", connection=redis)) == 1
     plain = hashlib.sha256(b"+254711000001").hexdigest()[:32]
-    counters = [k.decode() for k in redis.scan_iter("sms:single:*") if not k.startswith(b"sms:single:all:")]
+    counters = [k.decode() for k in redis.scan_iter("sms:reply:*")]  # a reply to its own keyword: that allowance
     assert len(counters) == 1 and plain not in counters[0]
     assert TEST_KEYRING.pseudonym("+254711000001") in counters[0]
     assert json.loads(redis.get(counters[0])) == 1
 
 
-def test_stop_is_confirmed_once_even_past_the_daily_cap(client, redis):
-    """Five replies used the number's daily SMS cap, and a STOP after them opted out in silence (found by the
-    black-box probe): the opt-out is confirmed once, past the per-number cap; a repeated STOP is not."""
+def test_stop_is_confirmed_once_even_past_the_daily_cap(settings, redis):
+    """Five replies used the number's daily allowance of replies, and a STOP after them opted out in silence
+    (found by the black-box probe): the opt-out is confirmed once, past that allowance; a repeated STOP is not."""
+    client = create_app(replace(settings, sms_replies_per_number_per_day=5)).test_client()
     queue = Queue("normal", connection=redis)
     for i in range(5):
         _inbound(client, "HELP", id=f"h{i}")
