@@ -23,7 +23,7 @@ from identity.phones import normalise
 
 from .broadcasts import EARLIEST_YEAR, LATEST_YEAR, MAX_PHONES, MAX_TEXT_CHARS, BroadcastRequest, in_range
 from .errors import InvalidNumber
-from .subscribers import TOPICS
+from .subscribers import TOPICS, supported_languages
 
 #: How far in the past a ``send_at`` may lie (a clock a little behind, a request retried): older is a mistake,
 #: and would send at once a message meant for another day.
@@ -42,6 +42,13 @@ def _language(value: str) -> str:
     if code is None:
         raise ValueError(f"{value[:10]!r} is not a 2- or 3-letter language code")
     return code
+
+
+def _spoken(value: str) -> str:
+    """A language of a broadcast's text must be one we send in: a text in ``zz`` reaches nobody."""
+    if value not in supported_languages():
+        raise ValueError(f"{value[:10]!r} is not a language we send in ({', '.join(supported_languages())})")
+    return value
 
 
 def _country(value: str) -> str:
@@ -92,6 +99,7 @@ def timestamp(value: Any) -> datetime:
 
 
 Language = Annotated[str, AfterValidator(_language)]
+SpokenLanguage = Annotated[str, AfterValidator(_language), AfterValidator(_spoken)]
 Country = Annotated[str, AfterValidator(_country)]
 Topic = Annotated[str, AfterValidator(_topic)]
 Phone = Annotated[str, AfterValidator(_phone)]
@@ -129,7 +137,7 @@ class Audience(Strict):
 class BroadcastBody(Strict):
     """``POST /broadcasts`` and ``POST /broadcasts/estimate``."""
 
-    message: dict[Language, Text] = Field(min_length=1)
+    message: dict[SpokenLanguage, Text] = Field(min_length=1)
     audience: Audience
     priority: Literal["emergency", "normal"] = "normal"
     send_at: Timestamp | None = None

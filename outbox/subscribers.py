@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from redis import Redis
@@ -33,6 +34,7 @@ from redis import Redis
 from identity.codes import country_code, language_code
 from identity.keyring import Keyring
 from identity.phones import normalise, region_of
+from menus.catalog import Catalog
 from redis_reply import text, texts
 
 from . import keys
@@ -164,6 +166,19 @@ class ImportResult:
     rejected: list[dict[str, Any]]
 
 
+@lru_cache(maxsize=1)
+def supported_languages() -> tuple[str, ...]:
+    """The languages the gateway sends in: the catalogs' (``menus/locale``). A subscriber or a broadcast text in
+    any other (``zz``) would be a language nobody is ever reached in, so the agency hears of it at once."""
+    return Catalog.load().languages
+
+
+def _supported(language: str) -> str:
+    if language not in supported_languages():
+        raise ValueError(f"language {language[:10]!r} is not one we send in ({', '.join(supported_languages())}).")
+    return language
+
+
 def _check(country: str, language: str, topics: Iterable[str]) -> tuple[str, str, list[str]]:
     checked_country, checked_language = country_code(country, alpha3=False), language_code(language)
     if checked_country is None:
@@ -289,6 +304,7 @@ def import_many(connection: Redis, keyring: Keyring, rows: Sequence[Any], *, sou
                 raise ValueError("topics must be a list of strings")
             country, language, chosen = _check(given or region_of(phone) or "", str(row.get("language") or ""),
                                                topics)
+            _supported(language)
             channel = row.get("channel")
             _check_channel(channel)
         except ValueError as exc:

@@ -46,6 +46,8 @@ def _post(client, key, body, path="/api/v1/broadcasts"):
     ({**KE, "expires_at": (datetime.now(UTC) - timedelta(seconds=5)).isoformat()}, "expires_at", "invalid"),
     ({"message": "x", "audience": {"countries": ["KE"]}}, "message", "invalid"),
     ({"message": {"en": 5}, "audience": {"countries": ["KE"]}}, "message.en", "invalid"),
+    ({"message": {"zz": "x"}, "audience": {"countries": ["KE"]}}, "message.zz", "invalid"),  # not a language we
+    ({"message": {"en": "x", "de": "y"}, "audience": {"countries": ["KE"]}}, "message.de", "invalid"),  # send in
     ({"message": {"en": "x"}, "audience": []}, "audience", "invalid"),
     ({"message": {"en": "x"}, "audience": {"countries": "KE"}}, "audience.countries", "invalid"),
     ({"message": {"en": "x"}, "audience": {"phones": [254711000010]}}, "audience.phones[0]", "invalid"),
