@@ -81,6 +81,9 @@ def serve(host: str, port: int | None, workers: int | None, threads: int | None)
     _check_port(host, port)
     _setup_logging(settings)
     _with_redis(settings)
+    from .voice import prebuild
+
+    prebuild.start()  # the voice prompts' audio that is missing, built beside the server (it does not wait)
     if settings.web_workers > 1:
         # Each worker counts in its own files; /metrics adds them up (gateway.metrics).
         metrics_dir = settings.var_dir.resolve() / f"prometheus-{os.getpid()}"
@@ -139,6 +142,9 @@ def worker(burst: bool) -> None:
         raise click.ClickException(str(exc)) from None
     # Balance jobs read through this process's own provider: its URL never travels in a job.
     balance_jobs.configure(provider_from_spec({**balance_spec(settings), "delay_s": 0}))
+    from .voice import prebuild
+
+    prebuild.start()  # alert calls speak the prompts too: what is missing is built beside the worker
     # Jobs may wait on the provider; the worker's Redis calls are not on a caller's clock.
     run_worker(connect(_with_redis(settings), pool_size=8, socket_timeout=30), provider=build_provider(settings),
                config=config, burst=burst, logging_level=settings.log_level, voice=build_voice(settings))

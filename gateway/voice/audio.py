@@ -15,6 +15,8 @@ name of another caller's audio.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -22,7 +24,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,9 @@ log = logging.getLogger(__name__)
 
 RECORDED_DIR = Path(__file__).parent / "prompts"
 MANIFEST = "manifest.json"
+#: Held while a build writes: ``gateway serve``, each ``gateway worker`` and ``gateway build-audio`` may all start
+#: one at once, and they take turns (the later ones find the work done).
+LOCK = ".build.lock"
 #: Run-time audio (lists, alerts, a balance) is kept this long after it was last needed. AT fetches a clip when
 #: it plays it, and each use renews it, so help lists and an alert being answered stay warm while a caller's
 #: balance, spoken once, leaves Redis within minutes (making a clip again costs about 0.2 s).
@@ -102,10 +107,45 @@ class BuildReport:
         return out
 
 
+@contextlib.contextmanager
+def build_lock(out_dir: Path) -> Iterator[None]:
+    """One build at a time in ``out_dir``, across processes (released when the holder exits, however)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def missing(out_dir: Path, prompts: Iterable[Prompt], recorded_dir: Path = RECORDED_DIR) -> list[Prompt]:
+    """The prompts a build would make or copy: not in the manifest, their file gone, or made from other text or
+    by another speech engine."""
+    clips = _read_manifest(out_dir).get("clips", {})
+    engine = engine_version()
+    out = []
+    for prompt in prompts:
+        entry = clips.get(prompt.key)
+        recorded = entry is not None and entry.get("input") == "recorded"
+        if (entry is None or not (out_dir / entry["file"]).is_file()
+                or recorded != (_recording(recorded_dir, prompt) is not None)
+                or (not recorded and entry.get("input") != f"{engine}:{prompt.key}")):
+            out.append(prompt)
+    return out
+
+
 def build(out_dir: Path, prompts: Iterable[Prompt], recorded_dir: Path = RECORDED_DIR,
           max_seconds: float | None = None) -> BuildReport:
     """Make the audio of every prompt in ``out_dir`` and write its manifest; drop files no prompt uses.
     Speech is made on every core (espeak-ng and LAME run outside the GIL)."""
+    with build_lock(out_dir):
+        return build_locked(out_dir, prompts, recorded_dir, max_seconds)
+
+
+def build_locked(out_dir: Path, prompts: Iterable[Prompt], recorded_dir: Path = RECORDED_DIR,
+                 max_seconds: float | None = None) -> BuildReport:
+    """:func:`build`, for a caller that holds :func:`build_lock`."""
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     old = _read_manifest(out_dir).get("clips", {})
@@ -237,6 +277,23 @@ class AudioLibrary:
         self._manifest_mtime = mtime
         self.clips = _read_manifest(self.directory).get("clips", {})
         return True
+
+    def local_name(self, segments: Sequence[Segment]) -> str | None:
+        """The clip name of ``segments`` without Redis: built ahead of time, or made now (about 0.2 s) and written
+        beside the built clips, named by its content as they are. None when speech cannot be made or written.
+        For the apology when Redis is down: a caller of another language still hears their own language."""
+        name = self.static_name(segments)
+        if name is not None:
+            return name
+        try:
+            data = synthesise(segments).mp3
+            name = _content_name(data, ".mp3")
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _write(self.directory, name, data)
+        except (TtsError, OSError) as exc:
+            log.error("No clip for a fixed line and none can be made now: %s", exc)
+            return None
+        return name
 
     def name_for(self, segments: Sequence[Segment]) -> str:
         """The clip name of ``segments``: built ahead of time, or made now and kept in Redis. Raises TtsError

@@ -45,8 +45,7 @@ from sessions.store import ResumePoint, SessionBusy, SessionStore
 
 from . import actions
 from .audio import URL_PATH, AudioLibrary, Prompt
-from .speech import is_free_text, line_prompt, screen_prompt
-from .tts import Segment
+from .speech import is_free_text, line_prompt, screen_prompt, text_prompt
 from .tts import has_voice as tts_has_voice
 
 log = logging.getLogger(__name__)
@@ -259,7 +258,7 @@ class VoiceService:
         text, text_lang = found
         spoken_lang = text_lang if tts_has_voice(text_lang) else lang
         # Said with <Say> only when both the caller's language and the alert's are English.
-        alert = Prompt("alert", lang if lang not in SAY_LANGUAGES else spoken_lang, (Segment(spoken_lang, text),))
+        alert = text_prompt("alert", lang if lang not in SAY_LANGUAGES else spoken_lang, text, spoken_lang)
         return actions.response(
             self._speak(line_prompt(self.catalog, lang, "voice.alert.intro"), urls),
             self._speak(alert, urls),
@@ -275,7 +274,7 @@ class VoiceService:
         parts = self.engine.parts(turn.state, turn.notice)
         out: list[actions.Action] = []
         if parts.notice:
-            out.append(self._speak(Prompt("notice", lang, (Segment(lang, parts.notice),)), urls))
+            out.append(self._speak(text_prompt("notice", lang, parts.notice), urls))
         elif notice_key:
             out.append(self._speak(line_prompt(self.catalog, lang, notice_key), urls))
         prompt = self._speak(screen_prompt(self.catalog, lang, parts), urls)
@@ -303,15 +302,20 @@ class VoiceService:
         return actions.response(self._speak(line_prompt(self.catalog, lang, "voice.goodbye"), urls))
 
     def _apology(self, lang: str, urls: Urls) -> str:
-        """Said when anything fails. A built clip needs neither Redis nor speech made now; English falls back to
-        ``<Say>`` only for an English caller."""
+        """Said when anything fails (Redis down included), so it needs no Redis. English is ``<Say>``; any other
+        language is ``<Play>`` of its apology: built, else made now beside the built clips; failing that (no
+        speech engine) the caller's goodbye if one was built, else ``<Reject/>``, which ends the call. A caller
+        who chose another language never hears English text-to-speech, even then."""
         prompt = line_prompt(self.catalog, lang, "common.unavailable")
-        if lang not in SAY_LANGUAGES:
-            name = self.audio.static_name(prompt.segments)
-            if name is not None:
-                return actions.response(actions.Play(urls.audio(name)))
-            log.error("No built apology clip for %s: run `gateway build-audio`.", lang)
-        return actions.response(actions.Say(" ".join(s.text for s in prompt.segments)))
+        if lang in SAY_LANGUAGES:
+            return actions.response(actions.Say(" ".join(s.text for s in prompt.segments)))
+        name = self.audio.local_name(prompt.segments)
+        if name is None:
+            name = self.audio.static_name(line_prompt(self.catalog, lang, "voice.goodbye").segments)
+        if name is None:
+            log.error("No apology clip for %s and none can be made: ending the call.", lang)
+            return actions.response(actions.Reject())
+        return actions.response(actions.Play(urls.audio(name)))
 
     # -- the end of a call ------------------------------------------------------------------------------------
 

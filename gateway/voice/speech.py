@@ -29,6 +29,13 @@ FIXED_KEYS = ("voice.no_input", "voice.goodbye", "common.invalid_choice", "commo
 #: A number to be read digit by digit: an international number, or any run of 3+ digits on a help screen.
 _PHONE_LIKE = re.compile(r"\+?\d[\d \-]{5,}\d")
 _DIGITS = re.compile(r"\+?\d[\d \-]*\d")
+#: Marks that speech would read out literally ("greater than", "slash", "asterisk"): a breadcrumb's ``>``
+#: (``Emergency help > Call me back``), a ``/`` between words, a footnote's ``*``. A step or alternative becomes a
+#: pause (a comma); a mark with no meaning aloud is dropped. ``+`` and ``%`` are read as meant and stay.
+_STEP = re.compile(r"\s*(?:>|<|→|»|›|«|‹|\|)\s*")
+_BETWEEN_WORDS = re.compile(r"(?<=[^\W\d])\s*/\s*(?=[^\W\d])")
+_DROPPED = re.compile(r"[*#_~^=\\\[\]{}@]+")
+_LOOSE_COMMAS = re.compile(r"\s*,(?:\s*,)*")
 #: Speaking rate used to estimate how long a prompt takes before it is built (words a second at 150 wpm).
 WORDS_PER_SECOND = 2.5
 
@@ -39,6 +46,16 @@ def spoken_text(catalog: Catalog, lang: str, key: str, **params: object) -> str:
     if spoken in catalog.messages.get(SOURCE_LANGUAGE, {}):
         return catalog.text(lang, spoken, **params)
     return catalog.text(lang, key, **params)
+
+
+def speakable(text: str) -> str:
+    """``text`` without the marks speech would read aloud literally (:data:`_STEP`): every spoken prompt passes
+    here, so a screen's ``Emergency help > Call me back`` is heard as "Emergency help, Call me back"."""
+    text = _STEP.sub(", ", text)
+    text = _BETWEEN_WORDS.sub(", ", text)
+    text = _DROPPED.sub(" ", text)
+    text = _LOOSE_COMMAS.sub(",", " ".join(text.split()))
+    return re.sub(r",(?=\S)", ", ", text).strip(" ,")
 
 
 def digit_by_digit(text: str, *, all_numbers: bool = False) -> str:
@@ -80,7 +97,7 @@ def screen_text(catalog: Catalog, lang: str, parts: ScreenParts) -> str:
         out.append(catalog.text(lang, "voice.nav" if parts.can_go_back else "voice.nav.first"))
     if parts.end:
         out.append(catalog.text(lang, "voice.goodbye"))
-    return " ".join(filter(None, out))
+    return speakable(" ".join(filter(None, out)))
 
 
 def screen_prompt(catalog: Catalog, lang: str, parts: ScreenParts) -> Prompt:
@@ -92,14 +109,21 @@ def screen_prompt(catalog: Catalog, lang: str, parts: ScreenParts) -> Prompt:
             own = (option.label_key or "").rpartition(".")[2]
             own = own if catalog.supports(own) else lang
             label = spoken_text(catalog, own, option.label_key) if option.label_key else option.label
-            segments.append(Segment(own, catalog.text(own, "voice.option", label=label, digit=option.key_in)))
+            text = catalog.text(own, "voice.option", label=label, digit=option.key_in)
+            segments.append(Segment(own, speakable(text)))
         return Prompt(LANGUAGE_SCREEN, "mul", tuple(segments))
     return Prompt(parts.screen or "screen", lang, (Segment(lang, screen_text(catalog, lang, parts)),))
 
 
 def line_prompt(catalog: Catalog, lang: str, key: str, **params: object) -> Prompt:
     """One fixed line (goodbye, a notice) as a prompt of its own."""
-    return Prompt(key, lang, (Segment(lang, spoken_text(catalog, lang, key, **params)),))
+    return text_prompt(key, lang, spoken_text(catalog, lang, key, **params))
+
+
+def text_prompt(prompt_id: str, lang: str, text: str, spoken_lang: str | None = None) -> Prompt:
+    """Text known only at run time (a notice, an alert) as a prompt for a caller of ``lang``, read in
+    ``spoken_lang`` (default ``lang``)."""
+    return Prompt(prompt_id, lang, (Segment(spoken_lang or lang, speakable(text)),))
 
 
 def static_prompts(menus: MenuSet, catalog: Catalog, engine: Engine,
