@@ -73,6 +73,10 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+#: Where `make test` builds the voice prompts (`gateway build-audio`, into ./var/audio of the checkout).
+BUILT_AUDIO = Path(__file__).resolve().parents[1] / "var" / "audio"
+
+
 @pytest.fixture
 def serve(redis: Redis, redis_url: str, tmp_path: Path) -> Iterator[Callable[..., str]]:
     """Starts ``gateway serve`` as a real process (granian, the production interface) on a free port, with the
@@ -84,8 +88,9 @@ def serve(redis: Redis, redis_url: str, tmp_path: Path) -> Iterator[Callable[...
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         # A development machine: callbacks open, the secret kept under var/ (shared with `gateway seed-demo`).
+        # The voice prompts' audio that `make test` built: `serve` only checks it (a fresh folder is built anew).
         env = {**os.environ, "REDIS_URL": redis_url, "GATEWAY_VAR_DIR": str(tmp_path / "var"), "WEB_THREADS": "4",
-               "GATEWAY_DEV": "1", **extra}
+               "GATEWAY_DEV": "1", "VOICE_AUDIO_DIR": str(BUILT_AUDIO), **extra}
         proc = subprocess.Popen([sys.executable, "-m", "gateway", "serve", "--port", str(port)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started.append(proc)

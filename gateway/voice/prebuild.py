@@ -2,7 +2,7 @@
 
 ``gateway build-audio`` is a step a deployment can forget (``pip install .`` then ``gateway serve``); a caller of
 another language would then wait for speech made on the spot, prompt by prompt. So ``gateway serve`` and
-``gateway worker`` each start this module as a child process (:func:`start`): it looks at the manifest, and
+``gateway worker`` each start this module as a process of its own (:func:`start`): it looks at the manifest, and
 builds only what is missing, with the same :func:`~gateway.voice.audio.build` as ``gateway build-audio``, at a
 lower CPU priority. The server answers at once meanwhile (speech made on demand) and picks up the new manifest
 when the build writes it (:meth:`~gateway.voice.audio.AudioLibrary.static_name`). Builds take turns on a lock, so
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -67,24 +66,30 @@ def run() -> int:
     return 0
 
 
-def start() -> subprocess.Popen[bytes] | None:
-    """Start the build as a child process of its own session (so it outlives nothing: it ends by itself, and
-    is asked to stop when its parent dies). Returns at once; None when it cannot be started."""
-    from ..launch import _die_with_parent
-
-    ask_to_die = _die_with_parent()
-
-    def prepare() -> None:
-        os.nice(NICENESS)
-        if ask_to_die is not None:
-            ask_to_die()
-
+def start() -> None:
+    """Start the build and return at once. It runs detached (forked twice, in a session of its own, adopted by
+    init): it is no child of the server, which therefore has only its own processes (a failover drill counts
+    them), and it ends by itself. Not at all on a platform without ``fork``."""
+    if not hasattr(os, "fork"):
+        return
+    argv = [sys.executable, "-m", __name__]
     try:
-        return subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, start_new_session=True, preexec_fn=prepare)
+        pid = os.fork()
     except OSError as exc:
         log.warning("Could not start the voice prompts' build: %s", exc)
-        return None
+        return
+    if pid == 0:  # between fork and exec: system calls only
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                os.nice(NICENESS)
+                devnull = os.open(os.devnull, os.O_RDWR)
+                os.dup2(devnull, 0)
+                os.dup2(devnull, 1)
+                os.execv(sys.executable, argv)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
 
 
 if __name__ == "__main__":
