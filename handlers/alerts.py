@@ -52,21 +52,29 @@ def _country_codes(call: Call) -> list[str]:
 def _country_page(call: Call, start: int) -> Reply:
     """As many countries from ``start`` as fit the first page; when some are left, "More countries" as the last
     option leads to them (at budget 120 an Arabic page of 60 units held six of the eight and dropped the rest)."""
-    codes, lang = _country_codes(call), call.caller.lang
-    more_label = call.t("alerts.countries.more")
+    choices = _countries_that_fit(call, _country_codes(call), start, "alerts.pick", "alerts.more_countries")
+    return Reply(text=call.t("alerts.countries.title"), choices=choices)
+
+
+def _countries_that_fit(call: Call, codes: list[str], start: int, action: str, more_action: str,
+                        tail: tuple[Choice, ...] = ()) -> list[Choice]:
+    """From ``codes[start:]``, one choice per country (``action`` with ``{country}``) as many as fit the first page
+    beside ``tail``; then ``tail``, and "More countries" (``more_action`` from the first left out) when some are
+    left (CONTRACT §2: every option on the first page)."""
+    lang, more_label = call.caller.lang, call.t("alerts.countries.more")
     choices: list[Choice] = []
     index = min(start, len(codes))
     while index < len(codes):
-        choice = Choice(country_name(codes[index], lang),
-                        Target(action="alerts.pick", params={"country": codes[index]}))
-        rest = [more_label] if index < len(codes) - 1 else []
+        choice = Choice(country_name(codes[index], lang), Target(action=action, params={"country": codes[index]}))
+        rest = [c.label for c in tail] + ([more_label] if index < len(codes) - 1 else [])
         if choices and not call.fits([*(c.label for c in choices), choice.label, *rest]):
             break
         choices.append(choice)
         index += 1
+    choices.extend(tail)
     if index < len(codes):
-        choices.append(Choice(more_label, Target(action="alerts.more_countries", params={"from": str(index)})))
-    return Reply(text=call.t("alerts.countries.title"), choices=choices)
+        choices.append(Choice(more_label, Target(action=more_action, params={"from": str(index)})))
+    return choices
 
 
 def pick(call: Call) -> Reply:
@@ -167,22 +175,9 @@ def _stop_page(call: Call, start: int) -> Reply:
     record = subscribers.get(svc.redis, svc.keyring, call.caller.phone)
     if record is None or not record.pairs:
         return Reply(text=call.t("alerts.mine.none"))
-    codes, lang = sorted(record.countries), call.caller.lang
     every = Choice(call.t("alerts.cancel.all"), Target(action="alerts.cancel", params={"country": "*"}))
-    more_label = call.t("alerts.countries.more")
-    choices: list[Choice] = []
-    index = min(start, len(codes))
-    while index < len(codes):
-        choice = Choice(country_name(codes[index], lang),
-                        Target(action="alerts.cancel", params={"country": codes[index]}))
-        rest = [every.label, more_label] if index < len(codes) - 1 else [every.label]
-        if choices and not call.fits([*(c.label for c in choices), choice.label, *rest]):
-            break  # as many as fit beside "stop all" (and "more") on the first page (CONTRACT §2)
-        choices.append(choice)
-        index += 1
-    choices.append(every)
-    if index < len(codes):
-        choices.append(Choice(more_label, Target(action="alerts.more_stops", params={"from": str(index)})))
+    choices = _countries_that_fit(call, sorted(record.countries), start, "alerts.cancel", "alerts.more_stops",
+                                  tail=(every,))
     return Reply(text=call.t("alerts.stop.title"), choices=choices)
 
 
