@@ -71,7 +71,7 @@ def case_history_key(kind: str, ref: str) -> str:
     return f"{CASE_PREFIX}{kind}:{ref}:history"
 
 
-def _session(session_id: str) -> str:
+def session_digest(session_id: str) -> str:
     """A session id as a fixed-length digest: AT's session ids are the caller's to shape, and one such as
     ``zz:category`` once made the key of another kind of record (a report got the reference ``abuse``)."""
     return hashlib.sha256(session_id.encode()).hexdigest()[:32]
@@ -80,9 +80,9 @@ def _session(session_id: str) -> str:
 def case_session_key(kind: str, session_id: str) -> str:
     """The reference a USSD session already created, so a repeated step never makes a second case. Kept only for
     about a session's lifetime (casework.SESSION_TTL): the provider's records map a session id to a number."""
-    return f"{CASE_PREFIX}{kind}:session:{_session(session_id)}"
+    return f"{CASE_PREFIX}{kind}:session:{session_digest(session_id)}"
 
 
 def report_category_key(session_id: str) -> str:
     """The category a session's caller picked for a report in progress; kept as long as the session mapping."""
-    return f"{CASE_PREFIX}report:category:{_session(session_id)}"
+    return f"{CASE_PREFIX}report:category:{session_digest(session_id)}"

@@ -6,7 +6,7 @@ number, in a ``{…}`` hash tag, as :mod:`handlers.keys` does for callers.
 
 from __future__ import annotations
 
-import hashlib
+from handlers.keys import session_digest
 
 PREFIX = "genuine:"
 
@@ -44,4 +44,4 @@ def flaggers(number: str) -> str:
 def flag_draft(session_id: str) -> str:
     """Hash: a flag in progress in one USSD session (the number sealed, how it reached the caller), kept about a
     session's lifetime. The session id is digested: AT's ids are the caller's to shape."""
-    return f"{PREFIX}draft:{hashlib.sha256(session_id.encode()).hexdigest()[:32]}"
+    return f"{PREFIX}draft:{session_digest(session_id)}"
